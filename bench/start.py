@@ -1,0 +1,152 @@
+"""Container start latency: berth against bare runc, measured in the same run.
+
+Measures (medians over N runs of busybox ``true``):
+  1. bare ``runc create`` + ``runc start`` (until start returns: the process runs)
+  2. bare ``runc run`` (until the process has exited)
+  3. berth API ``POST /containers/create`` + ``POST /containers/{id}/start``
+  4. ``docker run --rm busybox true`` (the real docker CLI) against berth
+and prints the ratios 3/1 (target <= 1.3) and 4/2 (target <= 2.0).
+
+Run as root: ``.venv/bin/python bench/start.py [-n 30]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from supervisor.images.tarball import build_busybox_tarball  # noqa: E402
+
+
+def busybox_bundle(root: Path) -> Path:
+    bundle = root / "bundle"
+    rootfs = bundle / "rootfs"
+    rootfs.mkdir(parents=True)
+    subprocess.run(["tar", "-xf", str(root / "busybox.tar"), "-C", str(rootfs)], check=True)
+    subprocess.run(["runc", "spec"], cwd=bundle, check=True)
+    config = json.loads((bundle / "config.json").read_text())
+    config["process"]["terminal"] = False
+    config["process"]["args"] = ["true"]
+    config["linux"]["cgroupsPath"] = "/berth-bench/runc"
+    (bundle / "config.json").write_text(json.dumps(config))
+    return bundle
+
+
+def bench_runc(bundle: Path, state: Path, n: int) -> tuple[list[float], list[float]]:
+    runc = ["runc", "--root", str(state)]
+    create_start, run = [], []
+    for i in range(n):
+        cid = f"bench-{os.getpid()}-{i}"
+        t0 = time.perf_counter()
+        subprocess.run([*runc, "create", "--bundle", str(bundle), cid], check=True,
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        subprocess.run([*runc, "start", cid], check=True)
+        create_start.append(time.perf_counter() - t0)
+        time.sleep(0.02)
+        subprocess.run([*runc, "delete", "--force", cid], check=True)
+        t0 = time.perf_counter()
+        subprocess.run([*runc, "run", "--bundle", str(bundle), cid + "r"], check=True,
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        run.append(time.perf_counter() - t0)
+    return create_start, run
+
+
+def start_daemon(root: Path) -> tuple[subprocess.Popen[bytes], Path]:
+    sock = root / "berth.sock"
+    log = open(root / "daemon.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "supervisor", "daemon", "--data-root", str(root / "data"),
+         "--exec-root", str(root / "exec"), "-H", f"unix://{sock}", "--log-level", "warning"],
+        stdout=log, stderr=log,
+    )
+    deadline = time.monotonic() + 30
+    while not sock.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit((root / "daemon.log").read_text())
+        time.sleep(0.02)
+    return proc, sock
+
+
+def bench_api(client: httpx.Client, n: int) -> list[float]:
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        r = client.post("/v1.50/containers/create", json={"Image": "busybox", "Cmd": ["true"]})
+        r.raise_for_status()
+        cid = r.json()["Id"]
+        client.post(f"/v1.50/containers/{cid}/start").raise_for_status()
+        times.append(time.perf_counter() - t0)
+        client.post(f"/v1.50/containers/{cid}/wait", timeout=30)
+        client.delete(f"/v1.50/containers/{cid}", params={"force": "1"})
+    return times
+
+
+def bench_docker_run(env: dict[str, str], n: int) -> list[float]:
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        subprocess.run(["docker", "run", "--rm", "busybox", "true"], env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def ms(values: list[float]) -> float:
+    return statistics.median(values) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=30, help="runs per measurement")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        raise SystemExit("run as root")
+    root = Path(tempfile.mkdtemp(prefix="berth-bench", dir="/tmp"))
+    proc = None
+    try:
+        build_busybox_tarball(root / "busybox.tar")
+        bundle = busybox_bundle(root)
+        create_start, run = bench_runc(bundle, root / "runc-state", args.n)
+        proc, sock = start_daemon(root)
+        env = {**os.environ, "DOCKER_HOST": f"unix://{sock}", "DOCKER_CONFIG": str(root / "dc")}
+        subprocess.run(["docker", "import", str(root / "busybox.tar"), "busybox:latest"],
+                       env=env, check=True, stdout=subprocess.DEVNULL)
+        with httpx.Client(transport=httpx.HTTPTransport(uds=str(sock)), base_url="http://berth") as client:
+            bench_api(client, 3)  # warm-up
+            api = bench_api(client, args.n)
+        bench_docker_run(env, 3)
+        docker_run = bench_docker_run(env, args.n)
+        a, b, c, d = ms(create_start), ms(run), ms(api), ms(docker_run)
+        print(f"runs per measurement: {args.n}")
+        print(f"bare runc create+start      {a:8.1f} ms")
+        print(f"bare runc run               {b:8.1f} ms")
+        print(f"berth API create+start      {c:8.1f} ms   ratio {c / a:.2f}x runc create+start (target <= 1.3)")
+        print(f"docker run --rm vs berth    {d:8.1f} ms   ratio {d / b:.2f}x runc run (target <= 2.0)")
+    finally:
+        if proc is not None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(60)
+        for c in Path("/sys/fs/cgroup").glob("*/berth-bench"):
+            for sub in c.iterdir():
+                if sub.is_dir():
+                    sub.rmdir()
+            c.rmdir()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""The API as one router: every route of the Docker Engine API berth serves."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from supervisor.api.router import Router
+from supervisor.api.routes_containers import ContainerRoutes
+from supervisor.api.routes_events import add_event_routes
+from supervisor.api.routes_images import ImageRoutes
+from supervisor.api.routes_info import add_info_routes
+from supervisor.api.routes_system import add_system_routes
+
+if TYPE_CHECKING:
+    from supervisor.engine.engine import Engine
+    from supervisor.events.bus import EventBus
+    from supervisor.images.store import ImageStore
+
+
+def build_router(
+    *,
+    engine: Engine,
+    images: ImageStore,
+    bus: EventBus,
+    version_info: Callable[[], dict[str, Any]],
+    daemon_info: Callable[[], Mapping[str, str]],
+) -> Router:
+    router = Router()
+    add_system_routes(router, version_info=version_info)
+    add_info_routes(router, engine, images, daemon_info)
+    add_event_routes(router, bus)
+    ContainerRoutes(engine, images).add_to(router)
+    ImageRoutes(engine, images).add_to(router)
+    return router

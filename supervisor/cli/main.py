@@ -1,0 +1,97 @@
+"""The ``berth`` command: a click group speaking docker's verbs and flags.
+
+Every verb is a client of the daemon's Docker Engine API (see client.py);
+``berth daemon`` is the one exception: it runs the daemon itself
+(supervisor.daemon.run_daemon, imported only when asked for).
+"""
+
+from __future__ import annotations
+
+import click
+
+from supervisor.cli import containers, images, system
+from supervisor.cli.client import DEFAULT_HOST
+from supervisor.cli.run import create_cmd, run_cmd
+from supervisor.cli.state import BerthGroup, get_state
+
+
+@click.group("berth", cls=BerthGroup, context_settings={"help_option_names": ["--help"]})
+@click.option(
+    "-H",
+    "--host",
+    envvar="BERTH_HOST",
+    default=DEFAULT_HOST,
+    show_default=True,
+    help="Daemon socket to connect to",
+)
+@click.option("-D", "--debug", is_flag=True, help="Enable debug mode")
+@click.version_option(
+    package_name="berth", prog_name="berth", message="%(prog)s version %(version)s"
+)
+@click.pass_context
+def cli(ctx: click.Context, host: str, debug: bool) -> None:
+    """A container engine and service supervisor that speaks Docker's API."""
+    state = get_state(ctx)
+    state.host = host
+    state.debug = debug
+
+
+@cli.command("daemon")
+@click.option(
+    "--data-root",
+    envvar="BERTH_DATA_ROOT",
+    default="/var/lib/berth",
+    show_default=True,
+    help="Root directory of persistent state",
+)
+@click.option(
+    "--exec-root",
+    default="/run/berth",
+    show_default=True,
+    help="Root directory for execution state files",
+)
+@click.option(
+    "-H",
+    "--host",
+    "daemon_host",
+    envvar="BERTH_HOST",
+    default=DEFAULT_HOST,
+    show_default=True,
+    help="Socket to listen on",
+)
+@click.option(
+    "--runtime",
+    type=click.Choice(["runc", "crun"]),
+    default="runc",
+    show_default=True,
+    help="OCI runtime",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warn", "warning", "error", "fatal"]),
+    default="info",
+    show_default=True,
+    help="Set the logging level",
+)
+def daemon_cmd(
+    data_root: str, exec_root: str, daemon_host: str, runtime: str, log_level: str
+) -> None:
+    """Run the berth daemon."""
+    from supervisor.daemon import run_daemon  # lazy: the client never loads trio
+
+    run_daemon(
+        data_root=data_root,
+        exec_root=exec_root,
+        host=daemon_host,
+        runtime=runtime,
+        log_level=log_level,
+    )
+
+
+for _command in (*containers.COMMANDS, *images.COMMANDS, *system.COMMANDS, create_cmd, run_cmd):
+    cli.add_command(_command)
+
+
+def main() -> None:
+    """Console-script entry point (``berth``, ``python -m supervisor``)."""
+    cli(prog_name="berth")

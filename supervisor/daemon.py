@@ -1,0 +1,265 @@
+"""The composition root: one root nursery, services started in dependency order.
+
+Start order: state directories and the data-root lock → event history →
+image store → engine (recovers containers before it reports ready) → API
+server (the socket appears only now, so "socket exists" means "ready") →
+signal watcher. Shutdown runs in reverse: the API stops accepting, the engine
+stops every container with its stop signal and timeout, the history is
+flushed, and the process exits 0. A second SIGTERM/SIGINT cancels at once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import platform
+import resource
+import shutil
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+import trio
+
+from supervisor import __version__, _logging
+from supervisor.api.app import build_router
+from supervisor.api.http import serve_unix
+from supervisor.engine.cgroups import detect_layout, swap_limit_probe
+from supervisor.engine.defaults import ALL_CAPABILITIES, RLIMIT_NUMBERS
+
+CAPABILITY_BITS = {name: bit for bit, name in enumerate(ALL_CAPABILITIES)}
+from supervisor.engine.engine import Engine, EngineConfig
+from supervisor.engine.paths import EnginePaths
+from supervisor.engine.prepare import BundleContext
+from supervisor.engine.process import become_subreaper
+from supervisor.engine.runtime import RuncRuntime
+from supervisor.errors import BerthError
+from supervisor.events.bus import EventBus
+from supervisor.events.history import EventHistory
+from supervisor.events.model import EventType
+from supervisor.images.store import ImageStore
+
+log = _logging.get_logger("supervisor.daemon")
+
+DEFAULT_DATA_ROOT = "/var/lib/berth"
+DEFAULT_EXEC_ROOT = "/run/berth"
+DEFAULT_HOST = "unix:///run/berth/berth.sock"
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonOptions:
+    data_root: Path
+    exec_root: Path
+    socket_path: Path
+    runtime: str = "runc"
+    cgroup_parent: str = "/berth"
+
+
+def socket_path_from_host(host: str) -> Path:
+    """``unix:///run/berth/berth.sock`` → the path; anything else is refused."""
+    if host.startswith("unix://"):
+        path = host[len("unix://") :]
+    elif host.startswith("/"):
+        path = host
+    else:
+        msg = f"unsupported host {host!r}: only unix:///path sockets are served"
+        raise click.BadParameter(msg)
+    if not path:
+        msg = f"invalid host {host!r}: empty socket path"
+        raise click.BadParameter(msg)
+    return Path(path)
+
+
+def _lock_data_root(data_root: Path) -> int:
+    """Hold an exclusive lock on the data root for the daemon's lifetime."""
+    fd = os.open(data_root / "berth.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        msg = f"another berth daemon is using the data root {data_root}"
+        raise SystemExit(msg) from None
+    return fd
+
+
+def _host_rlimits() -> dict[str, tuple[int, int]]:
+    """The daemon's own (soft, hard) limits by OCI name: containers never get more."""
+    return {oci: resource.getrlimit(num) for oci, num in RLIMIT_NUMBERS.items()}
+
+
+def _host_capabilities() -> frozenset[str]:
+    """The daemon's bounding set: a container cannot be given a capability outside it."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("CapBnd:"):
+            mask = int(line.split()[1], 16)
+            return frozenset(
+                name for name, bit in CAPABILITY_BITS.items() if mask & (1 << bit)
+            )
+    return frozenset(CAPABILITY_BITS)
+
+
+def _init_binary() -> str | None:
+    for candidate in ("tini-static", "docker-init", "tini"):
+        path = shutil.which(candidate)
+        if path:
+            return path
+    return None
+
+
+def version_info(runtime: str) -> dict[str, object]:
+    uname = platform.uname()
+    details = {
+        "ApiVersion": "1.50",
+        "MinAPIVersion": "1.24",
+        "GitCommit": "berth",
+        "GoVersion": f"python{platform.python_version()}",
+        "Os": "linux",
+        "Arch": "amd64" if uname.machine == "x86_64" else uname.machine,
+        "KernelVersion": uname.release,
+        "Experimental": "false",
+        "BuildTime": "",
+    }
+    return {
+        "Platform": {"Name": "berth"},
+        "Components": [
+            {"Name": "Engine", "Version": __version__, "Details": details},
+            {"Name": runtime, "Version": "", "Details": {"GitCommit": ""}},
+        ],
+        "Version": __version__,
+        "ApiVersion": "1.50",
+        "MinAPIVersion": "1.24",
+        "GitCommit": "berth",
+        "GoVersion": details["GoVersion"],
+        "Os": "linux",
+        "Arch": details["Arch"],
+        "KernelVersion": uname.release,
+        "Experimental": False,
+        "BuildTime": "",
+    }
+
+
+async def _watch_signals(cancel_api: trio.CancelScope, root: trio.CancelScope, engine: Engine) -> None:
+    """First SIGTERM/SIGINT: graceful shutdown. A second one: cancel everything now."""
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for signum in signals:
+            log.info("shutting down", signal=signal.Signals(signum).name)
+            cancel_api.cancel()
+            async with trio.open_nursery() as nursery:
+
+                async def second_signal() -> None:
+                    async for _ in signals:
+                        log.warning("second signal: exiting now")
+                        root.cancel()
+                        return
+
+                nursery.start_soon(second_signal)
+                await engine.shutdown()
+                nursery.cancel_scope.cancel()
+            return
+
+
+async def serve(options: DaemonOptions) -> None:
+    become_subreaper()
+    paths = EnginePaths(options.data_root, options.exec_root)
+    for directory in (options.data_root, options.exec_root, *paths.all_dirs()):
+        directory.mkdir(parents=True, exist_ok=True, mode=0o711)
+    lock_fd = _lock_data_root(options.data_root)
+    try:
+        mountinfo = Path("/proc/self/mountinfo").read_text()
+        own_cgroup = Path("/proc/self/cgroup").read_text()
+        layout = detect_layout(mountinfo, own_cgroup)
+        history = EventHistory(paths.events)
+        await trio.to_thread.run_sync(history.load)
+        bus = EventBus(history=history)
+        images = await trio.to_thread.run_sync(
+            lambda: ImageStore.open(paths.images, exec_root=options.exec_root)
+        )
+        runtime = RuncRuntime(options.runtime, paths.runtime_root, paths.runtime_logs)
+        swap_probe = swap_limit_probe(layout)
+        context = BundleContext(
+            cgroup_layout=layout,
+            host_rlimits=_host_rlimits(),
+            host_resolv_conf=_read_text("/etc/resolv.conf"),
+            host_capabilities=_host_capabilities(),
+            swap_limit_supported=swap_probe is not None and swap_probe.exists(),
+        )
+        engine = Engine(
+            EngineConfig(paths=paths, cgroup_parent=options.cgroup_parent, init_path=_init_binary()),
+            runtime, images, bus, context,
+        )
+        router = build_router(engine=engine, images=images, bus=bus, version_info=lambda: version_info(runtime.name), daemon_info=lambda: {"DataRoot": str(options.data_root), "CgroupVersion": "2" if layout.version.value == "v2" else "1", "Runtime": runtime.name})
+        async with trio.open_nursery() as root:
+            await root.start(history.run_writer)
+            await root.start(engine.run)
+            api_scope = trio.CancelScope()
+            await root.start(_started_api, api_scope, str(options.socket_path), router)
+            bus.publish(EventType.DAEMON, "start", "berth", {"name": platform.node()})
+            log.info("daemon ready", socket=str(options.socket_path), data_root=str(options.data_root), runtime=runtime.name, cgroups=layout.version.value)
+            await _watch_signals(api_scope, root.cancel_scope, engine)
+            bus.publish(EventType.DAEMON, "shutdown", "berth", {"name": platform.node()})
+            root.cancel_scope.cancel()
+    finally:
+        os.close(lock_fd)
+    log.info("daemon stopped")
+
+
+async def _started_api(
+    scope: trio.CancelScope, path: str, router: object, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+) -> None:
+    with scope:
+        await serve_unix(path, router, task_status=task_status)  # type: ignore[arg-type]
+
+
+def _read_text(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""
+
+
+def run_daemon(
+    data_root: str = DEFAULT_DATA_ROOT,
+    exec_root: str = DEFAULT_EXEC_ROOT,
+    host: str = DEFAULT_HOST,
+    runtime: str = "runc",
+    log_level: str = "info",
+) -> None:
+    """Run the daemon in the foreground until SIGTERM/SIGINT."""
+    _logging.configure(level=log_level)
+    if os.geteuid() != 0:
+        raise SystemExit("berth daemon must run as root")
+    if runtime not in ("runc", "crun"):
+        msg = f"unknown runtime {runtime!r}: use runc or crun"
+        raise SystemExit(msg)
+    options = DaemonOptions(
+        data_root=Path(data_root).absolute(),
+        exec_root=Path(exec_root).absolute(),
+        socket_path=socket_path_from_host(host),
+        runtime=runtime,
+    )
+    try:
+        trio.run(serve, options)
+    except BerthError as exc:
+        raise SystemExit(f"berth daemon: {exc.message}") from exc
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--data-root", envvar="BERTH_DATA_ROOT", default=DEFAULT_DATA_ROOT, show_default=True, help="Persistent state (containers, images, events).")
+@click.option("--exec-root", default=DEFAULT_EXEC_ROOT, show_default=True, help="Runtime state (runc state, bundles).")
+@click.option("-H", "--host", envvar="BERTH_HOST", default=DEFAULT_HOST, show_default=True, help="API socket, unix:///path.")
+@click.option("--runtime", type=click.Choice(["runc", "crun"]), default="runc", show_default=True, help="OCI runtime binary.")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info", show_default=True)
+def main_command(data_root: str, exec_root: str, host: str, runtime: str, log_level: str) -> None:
+    """berthd: the berth daemon."""
+    run_daemon(data_root, exec_root, host, runtime, log_level)
+
+
+def main() -> None:
+    """Entry point of ``berthd``."""
+    main_command(prog_name="berthd")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

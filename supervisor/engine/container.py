@@ -1,0 +1,76 @@
+"""The live side of one container: its record plus what exists only while the daemon runs.
+
+``Container`` holds no policy; the engine changes it through the pure
+transitions of ``state.py`` and persists every change through the store.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import trio
+
+from supervisor.engine.model import ContainerRecord, State
+from supervisor.engine.output import OutputFanout
+from supervisor.engine.runtime import RuntimeProcess
+
+
+@dataclass(eq=False)
+class ExitWaiter:
+    """One client waiting for an exit or for the removal (``POST /wait``)."""
+
+    event: trio.Event = field(default_factory=trio.Event)
+    exit_code: int = 0
+    error: str | None = None
+
+    def fire(self, exit_code: int, error: str | None = None) -> None:
+        if not self.event.is_set():
+            self.exit_code = exit_code
+            self.error = error
+            self.event.set()
+
+
+class Container:
+    """A container known to the engine."""
+
+    def __init__(self, record: ContainerRecord) -> None:
+        self.record = record
+        self.output = OutputFanout()
+        self.process: RuntimeProcess | None = None
+        self.stdin: trio.lowlevel.FdStream | None = None
+        self.lock = trio.Lock()
+        self.run_done = trio.Event()
+        self.run_done.set()
+        self.exit_waiters: set[ExitWaiter] = set()
+        self.removal_waiters: set[ExitWaiter] = set()
+        # The current run is being ended on purpose (stop, kill, restart, shutdown).
+        self.stopping = False
+        # The current run is being restarted by the API: its exit must not auto-remove.
+        self.restarting_by_api = False
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def name(self) -> str:
+        return self.record.name
+
+    @property
+    def state(self) -> State:
+        return self.record.state
+
+    def with_state(self, state: State) -> ContainerRecord:
+        self.record = dataclasses.replace(self.record, state=state)
+        return self.record
+
+    def notify_exit(self, exit_code: int, error: str | None = None) -> None:
+        waiters, self.exit_waiters = self.exit_waiters, set()
+        for w in waiters:
+            w.fire(exit_code, error)
+
+    def notify_removed(self) -> None:
+        waiters, self.removal_waiters = self.removal_waiters, set()
+        for w in waiters:
+            w.fire(self.record.state.exit_code)

@@ -1,0 +1,624 @@
+"""The engine: every container's lifecycle, on a real OCI runtime, in one nursery.
+
+Theory of operation:
+
+- Each run of a container is one task in the engine's nursery (``_supervise``),
+  started with ``nursery.start``: the runtime's create and start happen before
+  ``task_status.started()``, so a failed start is raised to the API caller,
+  and once started the task owns the run: it pumps the output, awaits the
+  init's exit through a pidfd, and records the exit.
+- The daemon is a child subreaper, so the init becomes its child when
+  ``runc create`` exits: no runc process and no shim stays alive while a
+  container runs.
+- Lifecycle facts are published on the bus once, after the state change is
+  recorded; the state is saved through the coalescing store.
+- Containers do not survive a daemon restart (no live-restore yet): a
+  graceful shutdown stops them with their stop signal and timeout; after a
+  crash, ``_recover`` stops survivors and records them exited (255 when the
+  code is unknown).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import signal as signal_mod
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+import trio
+
+from supervisor._logging import get_logger
+from supervisor.engine import lookup
+from supervisor.engine import state as st
+from supervisor.engine.container import Container, ExitWaiter
+from supervisor.engine.model import (
+    DEFAULT_STOP_TIMEOUT,
+    ContainerRecord,
+    ContainerSpec,
+    State,
+    Status,
+)
+from supervisor.engine.output import STDERR, STDOUT, open_pipe
+from supervisor.engine.paths import EnginePaths
+from supervisor.engine.prepare import BundleContext, prepare_bundle
+from supervisor.engine.process import process_start_time
+from supervisor.engine.runtime import Runtime, StartFailed, Stdio
+from supervisor.engine.signals import parse_signal
+from supervisor.engine.store import ContainerStore
+from supervisor.errors import (
+    BerthError,
+    Conflict,
+    InvalidArgument,
+    NotModified,
+    RuntimeFailed,
+    Unavailable,
+)
+from supervisor.events.bus import EventBus
+from supervisor.events.model import EventType
+from supervisor.images.model import RootfsPlan
+from supervisor.images.rootfs import mount_rootfs, unmount_rootfs
+from supervisor.images.store import ImageStore
+
+log = get_logger(__name__)
+
+KILL_WAIT = 10.0
+WAIT_CONDITIONS = ("not-running", "next-exit", "removed")
+
+
+def _now() -> int:
+    return time.time_ns()
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """Host facts and daemon options the engine needs."""
+
+    paths: EnginePaths
+    cgroup_parent: str = "/berth"
+    init_path: str | None = None
+    default_stop_timeout: int = DEFAULT_STOP_TIMEOUT
+
+
+class Mounter(Protocol):
+    """Builds and tears down a container's root filesystem (overlayfs; a fake in tests)."""
+
+    async def mount(self, plan: RootfsPlan, *, upper: Path, work: Path, target: Path) -> None: ...
+
+    async def unmount(self, target: Path) -> None: ...
+
+
+class OverlayMounter:
+    """The real thing: an overlay of the image's layers with a per-container upper dir."""
+
+    async def mount(self, plan: RootfsPlan, *, upper: Path, work: Path, target: Path) -> None:
+        await mount_rootfs(plan, upper=upper, work=work, target=target)
+
+    async def unmount(self, target: Path) -> None:
+        await unmount_rootfs(target)
+
+
+class Engine:
+    """Creates, runs, stops and removes containers; the API's one entry point."""
+
+    def __init__(
+        self,
+        config: EngineConfig,
+        runtime: Runtime,
+        images: ImageStore,
+        bus: EventBus,
+        bundle_context: BundleContext,
+        mounter: Mounter | None = None,
+    ) -> None:
+        self.config = config
+        self.mounter: Mounter = mounter or OverlayMounter()
+        self.paths = config.paths
+        self.runtime = runtime
+        self.images = images
+        self.bus = bus
+        self.bundle_context = bundle_context
+        self.store = ContainerStore(self.paths.containers)
+        self._containers: dict[str, Container] = {}
+        self._names: dict[str, str] = {}
+        self._nursery: trio.Nursery | None = None
+        self.draining = False
+
+    # --- service ---------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[Engine] = trio.TASK_STATUS_IGNORED) -> None:
+        """Recover the containers on disk, then host their tasks until cancelled."""
+        async with trio.open_nursery() as nursery:
+            await nursery.start(self.store.run_writer)
+            await self._recover()
+            self._nursery = nursery
+            task_status.started(self)
+            await trio.sleep_forever()
+
+    async def shutdown(self) -> None:
+        """Stop every running container with its stop signal and timeout (graceful)."""
+        self.draining = True
+        running = [c for c in self._containers.values() if c.state.running and c.process]
+        if running:
+            log.info("stopping containers", count=len(running))
+        async with trio.open_nursery() as nursery:
+            for c in running:
+                nursery.start_soon(self._shutdown_one, c)
+        await self.store.flush()
+
+    async def _shutdown_one(self, c: Container) -> None:
+        try:
+            sig, timeout = self._stop_params(c, None, None)
+            await self._stop_run(c, sig, timeout)
+        except BerthError as exc:
+            log.error("stop at shutdown failed", container_id=c.id, error=exc.message)
+
+    # --- lookup ------------------------------------------------------------------
+
+    def get(self, ref: str) -> Container:
+        """The container ``ref`` names (full id, name, or unique id prefix)."""
+        return self._containers[lookup.resolve(ref, self._containers.keys(), self._names)]
+
+    def list(self) -> list[Container]:
+        return list(self._containers.values())
+
+    def users_of_image(self, image_id: str) -> list[tuple[str, bool]]:
+        """(container id, running) for every container created from ``image_id``."""
+        return [
+            (c.id, c.state.running)
+            for c in self._containers.values()
+            if c.record.spec.image_id == image_id
+        ]
+
+    # --- events -------------------------------------------------------------------
+
+    def _publish(self, c: Container, action: str, **extra: str) -> None:
+        attrs: dict[str, str] = dict(c.record.spec.labels)
+        attrs["image"] = c.record.spec.image
+        attrs["name"] = c.name
+        attrs.update(extra)
+        self.bus.publish(EventType.CONTAINER, action, c.id, attrs)
+
+    def _set_state(self, c: Container, state: State) -> None:
+        self.store.save_nowait(c.with_state(state))
+
+    def _apply(self, c: Container, fact: st.Fact, **change: Any) -> None:
+        self._set_state(c, st.apply(c.state, fact, st.Change(**change)))
+
+    # --- create -------------------------------------------------------------------
+
+    async def create(self, spec: ContainerSpec, name: str | None = None) -> Container:
+        """Register a new container; nothing runs until ``start``."""
+        if self.draining:
+            raise Unavailable("the daemon is shutting down")
+        if name:
+            name = lookup.normalize_name(name)
+            self._check_name_free(name)
+        else:
+            name = lookup.new_name(set(self._names))
+        if not spec.argv:
+            msg = "No command specified"
+            raise InvalidArgument(msg)
+        cid = lookup.new_id(self._containers.keys())
+        if not spec.hostname:
+            spec = replace(spec, hostname=cid[:12])
+        record = ContainerRecord(id=cid, name=name, created=_now(), spec=spec)
+        await trio.to_thread.run_sync(self.store.create_dir, cid)
+        c = Container(record)
+        self._containers[cid] = c
+        self._names[name] = cid
+        self.store.save_nowait(record)
+        self._publish(c, "create")
+        return c
+
+    def _check_name_free(self, name: str) -> None:
+        owner = self._names.get(name)
+        if owner is not None:
+            msg = (
+                f'Conflict. The container name "/{name}" is already in use by container '
+                f'"{owner}". You have to remove (or rename) that container to be able to '
+                "reuse that name."
+            )
+            raise Conflict(msg)
+
+    # --- start ----------------------------------------------------------------------
+
+    async def start(self, ref: str) -> Container:
+        """Start a created or exited container; 304 if it already runs."""
+        c = self.get(ref)
+        await self.start_container(c)
+        return c
+
+    async def start_container(self, c: Container) -> None:
+        if self.draining or self._nursery is None:
+            raise Unavailable("the daemon is shutting down")
+        async with c.lock:
+            status = c.state.status
+            if status is Status.PAUSED:
+                raise Conflict("cannot start a paused container, try unpause instead")
+            if status in (Status.RUNNING, Status.RESTARTING):
+                raise NotModified("container already started")
+            if status in (Status.REMOVING, Status.DEAD):
+                msg = f"container {c.id} is marked for removal and cannot be started"
+                raise Conflict(msg)
+            if c.id not in self._containers:
+                msg = f"No such container: {c.id}"
+                raise InvalidArgument(msg)
+            await self._nursery.start(self._supervise, c)
+
+    async def _launch(self, c: Container) -> tuple[Any, int, int]:
+        """Mount, write the bundle, runtime create + start. Cleans up after itself on failure."""
+        cid = c.id
+        spec = c.record.spec
+        image = self.images.resolve(spec.image_id or spec.image)
+        plan = self.images.rootfs_plan(image)
+        rootfs = self.paths.rootfs(cid)
+        fds: list[int] = []
+        mounted = False
+        try:
+            await self.mounter.mount(plan, upper=self.paths.upper(cid), work=self.paths.work(cid), target=rootfs)
+            mounted = True
+            await trio.to_thread.run_sync(
+                prepare_bundle, c.record, plan, self.paths, self.bundle_context, self.config
+            )
+            out_r, out_w = open_pipe()
+            err_r, err_w = open_pipe()
+            fds += [out_r, out_w, err_r, err_w]
+            if spec.open_stdin:
+                in_r, in_w = open_pipe()
+                fds += [in_r, in_w]
+            else:
+                in_r = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+                in_w = -1
+                fds.append(in_r)
+            process = await self.runtime.create(
+                cid, self.paths.bundle(cid), Stdio(stdin=in_r, stdout=out_w, stderr=err_w)
+            )
+            # The child holds its copies now; ours must go or the pipes never reach EOF.
+            for fd in (in_r, out_w, err_w):
+                os.close(fd)
+                fds.remove(fd)
+            try:
+                await self.runtime.start(cid)
+            except BaseException:
+                with trio.CancelScope(shield=True), trio.move_on_after(KILL_WAIT):
+                    process.send_signal(signal_mod.SIGKILL)
+                    await process.wait()
+                    await self.runtime.delete(cid, force=True)
+                raise
+            if in_w >= 0:
+                c.stdin = trio.lowlevel.FdStream(in_w)
+                fds.remove(in_w)
+            fds.remove(out_r)
+            fds.remove(err_r)
+            return process, out_r, err_r
+        except BaseException:
+            for fd in fds:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            if mounted:
+                with trio.CancelScope(shield=True):
+                    await self.mounter.unmount(rootfs)
+            raise
+
+    async def _supervise(self, c: Container, *, task_status: trio.TaskStatus[None]) -> None:
+        """One run of a container, from runtime create to the recorded exit."""
+        try:
+            process, out_r, err_r = await self._launch(c)
+        except StartFailed as exc:
+            self._apply(c, st.Fact.START_FAILED, now=_now(), error=exc.message, exit_code=exc.exit_code)
+            raise
+        except BerthError as exc:
+            self._apply(c, st.Fact.START_FAILED, now=_now(), error=exc.message, exit_code=128)
+            raise
+        c.process = process
+        c.stopping = False
+        c.run_done = trio.Event()
+        self._apply(
+            c, st.Fact.STARTED, now=_now(), pid=process.pid,
+            pid_start=process_start_time(process.pid),
+        )
+        self._publish(c, "start")
+        task_status.started()
+        started = trio.current_time()
+        exit_code: int | None = None
+        try:
+            async with trio.open_nursery() as pumps:
+                pumps.start_soon(c.output.pump, out_r, STDOUT)
+                pumps.start_soon(c.output.pump, err_r, STDERR)
+                exit_code = await process.wait()
+                # Give the pipes two seconds to drain (Docker waits the same), then stop reading.
+                pumps.cancel_scope.deadline = trio.current_time() + 2
+        finally:
+            with trio.CancelScope(shield=True):
+                if exit_code is None and process.send_signal(signal_mod.SIGKILL):
+                    with trio.move_on_after(KILL_WAIT):
+                        exit_code = await process.wait()
+                process.close()
+                await self._end_run(c, 255 if exit_code is None else exit_code, started)
+
+    async def _end_run(self, c: Container, exit_code: int, started: float) -> None:
+        """Record an exit: runtime state, rootfs, state, die event, waiters, auto-remove."""
+        cid = c.id
+        c.process = None
+        if c.stdin is not None:
+            with contextlib.suppress(OSError, trio.ClosedResourceError):
+                await c.stdin.aclose()
+            c.stdin = None
+        await self.runtime.delete(cid, force=True)
+        await self.mounter.unmount(self.paths.rootfs(cid))
+        self._apply(c, st.Fact.EXITED, now=_now(), exit_code=exit_code)
+        duration = int(trio.current_time() - started)
+        self._publish(c, "die", exitCode=str(exit_code), execDuration=str(duration))
+        c.output.end_run()
+        c.notify_exit(exit_code)
+        c.run_done.set()
+        if c.record.spec.auto_remove and not c.restarting_by_api and not self.draining:
+            try:
+                await self._remove(c)
+            except BerthError as exc:
+                log.error("auto-remove failed", container_id=cid, error=exc.message)
+
+    # --- stop / kill ------------------------------------------------------------------
+
+    def _stop_params(self, c: Container, timeout: int | None, signal: str | None) -> tuple[int, float]:
+        spec = c.record.spec
+        sig = parse_signal(signal or spec.stop_signal or "SIGTERM")
+        if timeout is None:
+            timeout = spec.stop_timeout if spec.stop_timeout is not None else self.config.default_stop_timeout
+        return sig, (math.inf if timeout < 0 else float(timeout))
+
+    async def stop(self, ref: str, *, timeout: int | None = None, signal: str | None = None) -> None:
+        """Docker's stop: signal, wait ``timeout`` seconds, SIGKILL. 304 if not running."""
+        c = self.get(ref)
+        if not c.state.running or c.process is None:
+            raise NotModified("container already stopped")
+        sig, wait = self._stop_params(c, timeout, signal)
+        self._mark_manual_stop(c)
+        await self._stop_run(c, sig, wait)
+        self._publish(c, "stop")
+
+    def _mark_manual_stop(self, c: Container) -> None:
+        if not self.draining and not c.state.manually_stopped:
+            self._set_state(c, replace(c.state, manually_stopped=True))
+
+    async def _stop_run(self, c: Container, sig: int, wait: float) -> None:
+        process = c.process
+        if process is None:
+            return
+        c.stopping = True
+        done = c.run_done
+        self._publish(c, "kill", signal=str(sig))
+        sent = process.send_signal(sig)
+        if c.state.paused:
+            await self._resume_quietly(c)
+        with trio.move_on_after(wait if sent else min(wait, 2.0)):
+            await done.wait()
+        if done.is_set():
+            return
+        log.info(
+            "container failed to exit within timeout of signal - using the force",
+            container_id=c.id, timeout=wait, signal=sig,
+        )
+        self._publish(c, "kill", signal=str(int(signal_mod.SIGKILL)))
+        process.send_signal(signal_mod.SIGKILL)
+        with trio.move_on_after(KILL_WAIT):
+            await done.wait()
+        if not done.is_set():
+            raise RuntimeFailed("tried to kill container, but did not receive an exit event")
+
+    async def _resume_quietly(self, c: Container) -> None:
+        try:
+            await self.runtime.resume(c.id)
+        except BerthError as exc:
+            log.warning("resume after signal failed", container_id=c.id, error=exc.message)
+        else:
+            if c.state.paused:
+                self._apply(c, st.Fact.UNPAUSED)
+
+    async def kill(self, ref: str, signal: str | None = None) -> None:
+        """Send a signal (SIGKILL by default, then wait for the exit)."""
+        c = self.get(ref)
+        if not c.state.running or c.process is None:
+            msg = f"cannot kill container: {ref}: container {c.id} is not running"
+            raise Conflict(msg)
+        sig = parse_signal(signal or "SIGKILL")
+        stop_sig = parse_signal(c.record.spec.stop_signal or "SIGTERM")
+        # Only a signal meant to end the container counts as a manual stop: a HUP
+        # for a config reload must not disable the restart policy (moby#41302).
+        if sig in (signal_mod.SIGKILL, stop_sig):
+            self._mark_manual_stop(c)
+            c.stopping = True
+        self._publish(c, "kill", signal=str(sig))
+        done = c.run_done
+        c.process.send_signal(sig)
+        if c.state.paused and sig in (signal_mod.SIGKILL, stop_sig):
+            await self._resume_quietly(c)
+        if sig == signal_mod.SIGKILL:
+            with trio.move_on_after(KILL_WAIT):
+                await done.wait()
+
+    async def restart(self, ref: str, *, timeout: int | None = None, signal: str | None = None) -> None:
+        """Stop if running, then start again; emits ``restart``."""
+        c = self.get(ref)
+        if c.state.running and c.process is not None:
+            sig, wait = self._stop_params(c, timeout, signal)
+            c.restarting_by_api = True
+            try:
+                await self._stop_run(c, sig, wait)
+                self._publish(c, "stop")
+            finally:
+                c.restarting_by_api = False
+        with contextlib.suppress(NotModified):
+            await self.start_container(c)
+        self._publish(c, "restart")
+
+    # --- pause -----------------------------------------------------------------------
+
+    async def pause(self, ref: str) -> None:
+        c = self.get(ref)
+        async with c.lock:
+            status = c.state.status
+            if status is Status.PAUSED:
+                msg = f"Container {c.id} is already paused"
+                raise Conflict(msg)
+            if status is Status.RESTARTING:
+                msg = f"Container {c.id} is restarting, wait until the container is running"
+                raise Conflict(msg)
+            if status is not Status.RUNNING:
+                msg = f"Container {c.id} is not running"
+                raise Conflict(msg)
+            await self.runtime.pause(c.id)
+            self._apply(c, st.Fact.PAUSED)
+            self._publish(c, "pause")
+
+    async def unpause(self, ref: str) -> None:
+        c = self.get(ref)
+        async with c.lock:
+            if c.state.status is not Status.PAUSED:
+                msg = f"Container {c.id} is not paused"
+                raise Conflict(msg)
+            await self.runtime.resume(c.id)
+            self._apply(c, st.Fact.UNPAUSED)
+            self._publish(c, "unpause")
+
+    # --- remove / rename -------------------------------------------------------------
+
+    async def remove(self, ref: str, *, force: bool = False) -> None:
+        c = self.get(ref)
+        if c.state.running:
+            if not force:
+                msg = (
+                    f'cannot remove container "/{c.name}": container is running: stop the '
+                    "container before removing or force remove"
+                )
+                raise Conflict(msg)
+            c.stopping = True
+            self._mark_manual_stop(c)
+            if c.process is not None:
+                self._publish(c, "kill", signal=str(int(signal_mod.SIGKILL)))
+                c.process.send_signal(signal_mod.SIGKILL)
+                if c.state.paused:
+                    await self._resume_quietly(c)
+                with trio.move_on_after(KILL_WAIT):
+                    await c.run_done.wait()
+        if c.id not in self._containers:
+            return  # auto-removed meanwhile
+        await self._remove(c)
+
+    async def _remove(self, c: Container) -> None:
+        async with c.lock:
+            if c.id not in self._containers:
+                return
+            if c.state.running:
+                msg = f"container {c.id} is running"
+                raise Conflict(msg)
+            self._apply(c, st.Fact.REMOVING)
+            await self.mounter.unmount(self.paths.rootfs(c.id))
+            with trio.CancelScope(shield=True):
+                await trio.to_thread.run_sync(_remove_bundle, self.paths.bundle(c.id))
+            del self._containers[c.id]
+            self._names.pop(c.name, None)
+            self.store.forget_nowait(c.id)
+            self._publish(c, "destroy")
+            c.notify_removed()
+
+    def rename(self, ref: str, new_name: str) -> None:
+        c = self.get(ref)
+        name = lookup.normalize_name(new_name)
+        if name == c.name:
+            msg = f"Renaming a container with the same name as its current name"
+            raise InvalidArgument(msg)
+        self._check_name_free(name)
+        old = c.name
+        self._names.pop(old, None)
+        self._names[name] = c.id
+        c.record = replace(c.record, name=name)
+        self.store.save_nowait(c.record)
+        self._publish(c, "rename", oldName=f"/{old}")
+
+    # --- wait -------------------------------------------------------------------------
+
+    @staticmethod
+    def check_wait_condition(condition: str | None) -> str:
+        cond = condition or "not-running"
+        if cond not in WAIT_CONDITIONS:
+            msg = f"invalid condition: {cond!r}"
+            raise InvalidArgument(msg)
+        return cond
+
+    def register_wait(self, c: Container, condition: str) -> ExitWaiter:
+        """Register a waiter now (so nothing is missed); await ``waiter.event`` later."""
+        waiter = ExitWaiter()
+        if condition == "removed":
+            c.removal_waiters.add(waiter)
+        elif condition == "not-running" and not c.state.running:
+            waiter.fire(c.state.exit_code)
+        else:
+            c.exit_waiters.add(waiter)
+        return waiter
+
+    @staticmethod
+    def cancel_wait(c: Container, waiter: ExitWaiter) -> None:
+        c.exit_waiters.discard(waiter)
+        c.removal_waiters.discard(waiter)
+
+    # --- recovery -----------------------------------------------------------------------
+
+    async def _recover(self) -> None:
+        records = await trio.to_thread.run_sync(self.store.load_all)
+        for record in records:
+            c = Container(record)
+            self._containers[record.id] = c
+            self._names[record.name] = record.id
+            if record.state.removing:
+                self._set_state(c, replace(record.state, removing=False, dead=True))
+        async with trio.open_nursery() as nursery:
+            for c in list(self._containers.values()):
+                if c.state.running:
+                    nursery.start_soon(self._recover_one, c)
+        log.info("containers recovered", count=len(records))
+
+    async def _recover_one(self, c: Container) -> None:
+        """A container recorded running whose daemon died: stop what is left, record the exit."""
+        pid, start = c.state.pid, c.state.pid_start
+        exit_code = 255
+        if pid and start and process_start_time(pid) == start:
+            try:
+                process = self.runtime.adopt(pid)
+            except ProcessLookupError:
+                process = None
+            if process is not None:
+                sig, wait = self._stop_params(c, None, None)
+                process.send_signal(sig)
+                with trio.move_on_after(wait if wait != math.inf else 30):
+                    await process.wait()
+                    process = None
+                if process is not None:
+                    process.send_signal(signal_mod.SIGKILL)
+                    with trio.move_on_after(KILL_WAIT):
+                        await process.wait()
+                    process.close()
+        await self.runtime.delete(c.id, force=True)
+        await self.mounter.unmount(self.paths.rootfs(c.id))
+        self._apply(c, st.Fact.DIED_UNSEEN, now=_now(), exit_code=exit_code)
+
+    # --- introspection ----------------------------------------------------------------
+
+    def container_view_extra(self, c: Container) -> Mapping[str, str]:
+        return {
+            "ResolvConfPath": str(self.paths.resolv_file(c.id)),
+            "HostnamePath": str(self.paths.hostname_file(c.id)),
+            "HostsPath": str(self.paths.hosts_file(c.id)),
+            "LogPath": str(self.paths.log_file(c.id)),
+        }
+
+
+def _remove_bundle(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+

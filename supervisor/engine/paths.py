@@ -1,0 +1,73 @@
+"""Where the engine keeps things on disk. Pure: it only computes paths.
+
+Persistent per-container state lives under the data root; runtime state that
+must not survive a reboot (runc's state, OCI bundles) under the exec root.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class EnginePaths:
+    data_root: Path
+    exec_root: Path
+
+    @property
+    def containers(self) -> Path:
+        return self.data_root / "containers"
+
+    @property
+    def images(self) -> Path:
+        return self.data_root / "image"
+
+    @property
+    def events(self) -> Path:
+        return self.data_root / "events"
+
+    @property
+    def runtime_root(self) -> Path:
+        return self.exec_root / "runtime"
+
+    @property
+    def runtime_logs(self) -> Path:
+        return self.exec_root / "runtime-logs"
+
+    def container_dir(self, cid: str) -> Path:
+        return self.containers / cid
+
+    def rootfs(self, cid: str) -> Path:
+        return self.container_dir(cid) / "rootfs"
+
+    def upper(self, cid: str) -> Path:
+        return self.container_dir(cid) / "diff"
+
+    def work(self, cid: str) -> Path:
+        return self.container_dir(cid) / "work"
+
+    def bundle(self, cid: str) -> Path:
+        return self.exec_root / "bundles" / cid
+
+    def hostname_file(self, cid: str) -> Path:
+        return self.container_dir(cid) / "hostname"
+
+    def hosts_file(self, cid: str) -> Path:
+        return self.container_dir(cid) / "hosts"
+
+    def resolv_file(self, cid: str) -> Path:
+        return self.container_dir(cid) / "resolv.conf"
+
+    def log_file(self, cid: str) -> Path:
+        return self.container_dir(cid) / f"{cid}-json.log"
+
+    def all_dirs(self) -> tuple[Path, ...]:
+        return (
+            self.containers,
+            self.images,
+            self.events,
+            self.runtime_root,
+            self.runtime_logs,
+            self.exec_root / "bundles",
+        )

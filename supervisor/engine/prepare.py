@@ -1,0 +1,109 @@
+"""Bundle preparation: everything between "rootfs mounted" and ``runc create``.
+
+One synchronous function, run in a worker thread (it reads /etc/passwd from
+the image and writes a few small files): resolve the user, render the
+container's hosts/hostname/resolv.conf, build the OCI config with the pure
+spec builder and write it into the bundle directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from supervisor.engine.cgroups import CgroupLayout
+from supervisor.engine.etcfiles import render_hostname, render_hosts, render_resolv_conf
+from supervisor.engine.model import ContainerRecord
+from supervisor.engine.paths import EnginePaths
+from supervisor.engine.spec import EtcFiles, SpecInputs, build_spec
+from supervisor.engine.users import resolve_user
+from supervisor.images.model import RootfsPlan
+
+if TYPE_CHECKING:
+    from supervisor.engine.engine import EngineConfig
+
+
+@dataclass(frozen=True, slots=True)
+class BundleContext:
+    """Host facts read once at daemon start."""
+
+    cgroup_layout: CgroupLayout
+    host_rlimits: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    host_resolv_conf: str = ""
+    host_capabilities: frozenset[str] | None = None
+    swap_limit_supported: bool = True
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(errors="replace")
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError):
+        return None
+
+
+def _etc_dir(plan: RootfsPlan, rootfs: Path) -> Path:
+    """Where the container's /etc really is before the container exists.
+
+    The ``host`` image binds the host's /etc over the rootfs; any other
+    image has it inside the mounted rootfs.
+    """
+    for mount in plan.mounts:
+        if mount.destination == "/etc" and mount.type == "bind":
+            return Path(mount.source)
+    return rootfs / "etc"
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.chmod(tmp, 0o644)
+    os.rename(tmp, path)
+
+
+def prepare_bundle(
+    record: ContainerRecord,
+    plan: RootfsPlan,
+    paths: EnginePaths,
+    context: BundleContext,
+    config: EngineConfig,
+) -> Path:
+    """Write the bundle for ``record``'s next run; return the bundle directory."""
+    cid = record.id
+    spec = record.spec
+    rootfs = paths.rootfs(cid)
+    etc = _etc_dir(plan, rootfs)
+    user = resolve_user(spec.user, _read(etc / "passwd"), _read(etc / "group"))
+    _write(paths.hostname_file(cid), render_hostname(spec.hostname or cid[:12]))
+    _write(paths.hosts_file(cid), render_hosts((), spec.extra_hosts))
+    _write(
+        paths.resolv_file(cid),
+        render_resolv_conf(context.host_resolv_conf, spec.dns, spec.dns_search, spec.dns_options),
+    )
+    inputs = SpecInputs(
+        container_id=cid,
+        rootfs=str(rootfs),
+        user=user,
+        hostname=spec.hostname or cid[:12],
+        etc_files=EtcFiles(
+            hosts=str(paths.hosts_file(cid)),
+            hostname=str(paths.hostname_file(cid)),
+            resolv_conf=str(paths.resolv_file(cid)),
+        ),
+        image_mounts=plan.mounts,
+        cgroups_path=f"{config.cgroup_parent}/{cid}",
+        netns_path=None,
+        init_path=config.init_path,
+        host_rlimits=context.host_rlimits,
+        cgroup_version=context.cgroup_layout.version,
+        host_capabilities=context.host_capabilities,
+        swap_limit_supported=context.swap_limit_supported,
+    )
+    oci = build_spec(spec, inputs)
+    bundle = paths.bundle(cid)
+    bundle.mkdir(parents=True, exist_ok=True)
+    (bundle / "config.json").write_text(json.dumps(oci))
+    return bundle

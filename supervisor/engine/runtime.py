@@ -1,0 +1,196 @@
+"""The OCI runtime seam: one narrow interface, a runc/crun implementation, a fake.
+
+The engine only needs five things from a runtime: create a container from a
+bundle with the given stdio (the container inherits the fds: pass-through
+mode, no shim), start it, pause/resume it, delete it, and a handle on its init
+process to signal and await. ``RuncRuntime`` drives the runc (or crun) binary;
+``supervisor.engine.fake.FakeRuntime`` is the in-memory twin for shell tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import trio
+
+from supervisor._logging import get_logger
+from supervisor.engine.process import WatchedProcess
+from supervisor.errors import InvalidArgument, NotFound, RuntimeFailed
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Stdio:
+    """File descriptors the container's init inherits (closed by the caller afterwards)."""
+
+    stdin: int
+    stdout: int
+    stderr: int
+
+
+class RuntimeProcess(Protocol):
+    """The container's init process as the engine sees it."""
+
+    pid: int
+
+    def send_signal(self, sig: int) -> bool: ...
+
+    async def wait(self) -> int | None: ...
+
+    def close(self) -> None: ...
+
+
+class Runtime(Protocol):
+    """What the engine needs from an OCI runtime."""
+
+    name: str
+
+    async def create(
+        self, container_id: str, bundle: Path, stdio: Stdio, *, console_socket: str | None = None
+    ) -> RuntimeProcess: ...
+
+    async def start(self, container_id: str) -> None: ...
+
+    async def pause(self, container_id: str) -> None: ...
+
+    async def resume(self, container_id: str) -> None: ...
+
+    async def delete(self, container_id: str, *, force: bool = False) -> None: ...
+
+    def adopt(self, pid: int) -> RuntimeProcess: ...
+
+
+class StartFailed(RuntimeFailed):
+    """The runtime could not start the process; carries Docker's exit code for it."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+        if exit_code in (126, 127):
+            self.http_status = 400
+
+
+def start_failure_code(message: str) -> int:
+    """Docker's exit code for a start failure (daemon/errors.go)."""
+    lowered = message.lower()
+    if "executable file not found" in lowered or "no such file or directory" in lowered:
+        return 127
+    if "permission denied" in lowered or "is a directory" in lowered:
+        return 126
+    return 128
+
+
+class RuncRuntime:
+    """runc or crun, driven through its command line with its state under ``root``."""
+
+    def __init__(self, binary: str, root: Path, log_dir: Path) -> None:
+        path = shutil.which(binary)
+        if path is None:
+            msg = f"OCI runtime {binary!r} not found in PATH"
+            raise InvalidArgument(msg)
+        self.binary = path
+        self.name = os.path.basename(binary)
+        self.root = root
+        self.log_dir = log_dir
+
+    def _argv(self, container_id: str, *args: str) -> list[str]:
+        return [
+            self.binary,
+            "--root",
+            str(self.root),
+            "--log",
+            str(self.log_dir / f"{container_id}.log"),
+            "--log-format",
+            "json",
+            *args,
+        ]
+
+    def _last_error(self, container_id: str, fallback: str) -> str:
+        path = self.log_dir / f"{container_id}.log"
+        message = ""
+        try:
+            with open(path, "rb") as f:
+                for line in f:
+                    try:
+                        entry = json.loads(line)
+                    except ValueError:
+                        continue
+                    if entry.get("level") in ("error", "fatal"):
+                        message = str(entry.get("msg", ""))
+        except FileNotFoundError:
+            pass
+        return message or fallback.strip() or "OCI runtime failed"
+
+    async def _run(self, container_id: str, *args: str, stdio: Stdio | None = None) -> None:
+        argv = self._argv(container_id, *args)
+        if stdio is None:
+            result = await trio.run_process(
+                argv, stdin=subprocess.DEVNULL, capture_stdout=True, capture_stderr=True,
+                check=False,
+            )
+            output = result.stderr.decode(errors="replace") + result.stdout.decode(errors="replace")
+        else:
+            result = await trio.run_process(
+                argv, stdin=stdio.stdin, stdout=stdio.stdout, stderr=stdio.stderr, check=False
+            )
+            output = ""
+        if result.returncode != 0:
+            message = self._last_error(container_id, output)
+            if "does not exist" in message or "container not found" in message:
+                raise NotFound(message)
+            raise RuntimeFailed(message)
+
+    async def create(
+        self, container_id: str, bundle: Path, stdio: Stdio, *, console_socket: str | None = None
+    ) -> RuntimeProcess:
+        pid_file = bundle / "init.pid"
+        args = ["create", "--bundle", str(bundle), "--pid-file", str(pid_file)]
+        if console_socket is not None:
+            args += ["--console-socket", console_socket]
+        try:
+            await self._run(container_id, *args, container_id, stdio=stdio)
+        except RuntimeFailed as exc:
+            # runc leaves a half-created container behind on some failures.
+            with trio.CancelScope(shield=True):
+                await self.delete(container_id, force=True)
+            raise StartFailed(exc.message, start_failure_code(exc.message)) from exc
+        pid = int(pid_file.read_text())
+        # runc create has exited: the init is now our child (we are a subreaper).
+        return WatchedProcess.open(pid, is_child=True)
+
+    async def start(self, container_id: str) -> None:
+        try:
+            await self._run(container_id, "start", container_id)
+        except RuntimeFailed as exc:
+            raise StartFailed(exc.message, start_failure_code(exc.message)) from exc
+
+    async def pause(self, container_id: str) -> None:
+        await self._run(container_id, "pause", container_id)
+
+    async def resume(self, container_id: str) -> None:
+        await self._run(container_id, "resume", container_id)
+
+    async def delete(self, container_id: str, *, force: bool = False) -> None:
+        args = ["delete", *(["--force"] if force else []), container_id]
+        try:
+            await self._run(container_id, *args)
+        except NotFound:
+            pass
+        except RuntimeFailed as exc:
+            log.warning("runtime delete failed", container_id=container_id, error=exc.message)
+        finally:
+            try:
+                (self.log_dir / f"{container_id}.log").unlink()
+            except FileNotFoundError:
+                pass
+
+    def adopt(self, pid: int) -> RuntimeProcess:
+        """Watch a process that outlived a previous daemon (not our child)."""
+        return WatchedProcess.open(pid, is_child=False)

@@ -1,0 +1,294 @@
+"""Engine lifecycle on the fake runtime: exact timing with trio's autojump clock."""
+
+from __future__ import annotations
+
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import trio
+import trio.testing
+
+from supervisor.engine.cgroups import CgroupLayout, CgroupVersion
+from supervisor.engine.engine import Engine, EngineConfig
+from supervisor.engine.fake import FakeProgram, FakeRuntime
+from supervisor.engine.model import ContainerSpec, Status
+from supervisor.engine.paths import EnginePaths
+from supervisor.engine.prepare import BundleContext
+from supervisor.engine.runtime import StartFailed
+from supervisor.errors import Conflict, NotFound, NotModified
+from supervisor.events.bus import EventBus
+from supervisor.images.model import Image, RootfsPlan
+
+IMAGE = Image(id="sha256:" + "ab" * 32, repo_tags=("busybox:latest",))
+
+
+class StubImages:
+    """The image store's two engine-facing calls, for one image."""
+
+    def resolve(self, ref: str) -> Image:
+        if ref in (IMAGE.id, "busybox", "busybox:latest"):
+            return IMAGE
+        raise NotFound(f"No such image: {ref}")
+
+    def rootfs_plan(self, image: Image) -> RootfsPlan:
+        return RootfsPlan(lowerdirs=("/nonexistent",))
+
+
+@dataclass
+class FakeMounter:
+    mounted: set[Path] = field(default_factory=set)
+
+    async def mount(self, plan: RootfsPlan, *, upper: Path, work: Path, target: Path) -> None:
+        await trio.lowlevel.checkpoint()
+        target.mkdir(parents=True, exist_ok=True)
+        self.mounted.add(target)
+
+    async def unmount(self, target: Path) -> None:
+        await trio.lowlevel.checkpoint()
+        self.mounted.discard(target)
+
+
+@dataclass
+class Rig:
+    engine: Engine
+    runtime: FakeRuntime
+    bus: EventBus
+    mounter: FakeMounter
+    programs: dict[str, FakeProgram]
+    events: list[tuple[str, str]]
+
+
+def spec(**kw: object) -> ContainerSpec:
+    base: dict[str, object] = {"image": "busybox", "image_id": IMAGE.id, "cmd": ("sh",)}
+    base.update(kw)
+    return ContainerSpec(**base)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def rig(nursery: trio.Nursery, tmp_path: Path, autojump_clock: trio.testing.MockClock) -> Rig:
+    programs: dict[str, FakeProgram] = {}
+    default = FakeProgram(exit_after=None)
+    runtime = FakeRuntime(nursery, lambda cid: programs.get("next", default))
+    bus = EventBus()
+    mounter = FakeMounter()
+    paths = EnginePaths(tmp_path / "data", tmp_path / "exec")
+    for d in paths.all_dirs():
+        d.mkdir(parents=True, exist_ok=True)
+    engine = Engine(
+        EngineConfig(paths=paths),
+        runtime,
+        StubImages(),  # type: ignore[arg-type]
+        bus,
+        BundleContext(cgroup_layout=CgroupLayout(version=CgroupVersion.V1)),
+        mounter,
+    )
+    events: list[tuple[str, str]] = []
+
+    async def record(task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        with bus.subscribe(buffer=4096) as channel:
+            task_status.started()
+            async for event in channel:
+                events.append((event.action, event.attributes.get("signal", event.attributes.get("exitCode", ""))))
+
+    await nursery.start(record)
+    await nursery.start(engine.run)
+    return Rig(engine, runtime, bus, mounter, programs, events)
+
+
+async def test_run_to_exit_records_code_and_events(autojump_clock: trio.testing.MockClock, rig: Rig) -> None:
+    """A container that exits on its own has its code recorded, die published, rootfs unmounted."""
+    rig.programs["next"] = FakeProgram(stdout=b"hi\n", exit_after=1, exit_code=3)
+    c = await rig.engine.create(spec())
+    waiter = rig.engine.register_wait(c, "next-exit")
+    await rig.engine.start(c.id)
+    process = rig.runtime.created[c.id]
+    assert c.state.status is Status.RUNNING
+    await waiter.event.wait()
+    assert process.exited_at is not None and process.started_at is not None
+    assert process.exited_at - process.started_at == 1
+    assert waiter.exit_code == 3
+    assert c.state.status is Status.EXITED and c.state.exit_code == 3
+    assert not rig.mounter.mounted
+    await trio.testing.wait_all_tasks_blocked()
+    assert [a for a, _ in rig.events] == ["create", "start", "die"]
+    assert rig.events[-1] == ("die", "3")
+
+
+async def test_stop_escalates_to_sigkill_exactly_at_timeout(autojump_clock: trio.testing.MockClock, rig: Rig) -> None:
+    """A PID 1 that ignores SIGTERM is killed at exactly the stop timeout and exits 137."""
+    rig.programs["next"] = FakeProgram(ignore=frozenset({signal.SIGTERM}))
+    c = await rig.engine.create(spec())
+    await rig.engine.start(c.id)
+    process = rig.runtime.created[c.id]
+    await rig.engine.stop(c.id, timeout=3)
+    (term, t_term), (kill, t_kill) = process.signals
+    assert (term, kill) == (signal.SIGTERM, signal.SIGKILL)
+    assert t_kill - t_term == 3
+    assert c.state.exit_code == 137
+    assert c.state.manually_stopped
+    await trio.testing.wait_all_tasks_blocked()
+    assert rig.events[2:] == [("kill", "15"), ("kill", "9"), ("die", "137"), ("stop", "")]
+
+
+async def test_stop_uses_stop_signal_and_returns_at_exit(autojump_clock: trio.testing.MockClock, rig: Rig) -> None:
+    """The configured stop signal ends the process at once; no SIGKILL follows."""
+    c = await rig.engine.create(spec(stop_signal="SIGINT"))
+    await rig.engine.start(c.id)
+    process = rig.runtime.created[c.id]
+    await rig.engine.stop(c.id)
+    assert [s for s, _ in process.signals] == [signal.SIGINT]
+    assert process.exited_at == process.signals[0][1]
+    assert c.state.exit_code == 128 + signal.SIGINT
+
+
+async def test_stop_not_running_is_not_modified(autojump_clock: trio.testing.MockClock, rig: Rig) -> None:
+    c = await rig.engine.create(spec())
+    with pytest.raises(NotModified):
+        await rig.engine.stop(c.id)
+
+
+async def test_start_twice_is_not_modified(autojump_clock: trio.testing.MockClock, rig: Rig) -> None:
+    c = await rig.engine.create(spec())
+    await rig.engine.start(c.id)
+    with pytest.raises(NotModified):
+        await rig.engine.start(c.id)
+    await rig.engine.kill(c.id)
+
+
+async def test_kill_hup_is_not_a_manual_stop(autojump_clock: trio.testing.MockClock, rig: Rig) -> None:
+    """A non-stop signal must not mark the container stopped by hand (moby#41302)."""
+    rig.programs["next"] = FakeProgram(ignore=frozenset({signal.SIGHUP}))
+    c = await rig.engine.create(spec())
+    await rig.engine.start(c.id)
+    await rig.engine.kill(c.id, "HUP")
+    assert c.state.running and not c.state.manually_stopped
+    await rig.engine.kill(c.id)
+    assert not c.state.running and c.state.manually_stopped
+    assert c.state.exit_code == 137
+
+
+async def test_kill_not_running_conflicts(autojump_clock: trio.testing.MockClock, rig: Rig) -> None:
+    c = await rig.engine.create(spec())
+    with pytest.raises(Conflict, match="is not running"):
+        await rig.engine.kill(c.id)
+
+
+async def test_start_failure_is_recorded_without_start_event(autojump_clock: trio.testing.MockClock, rig: Rig) -> None:
+    rig.programs["next"] = FakeProgram(fail_start='exec: "nope": executable file not found in $PATH')
+    c = await rig.engine.create(spec())
+    with pytest.raises(StartFailed):
+        await rig.engine.start(c.id)
+    assert c.state.status is Status.CREATED
+    assert c.state.exit_code == 127 and "executable file not found" in c.state.error
+    assert not rig.mounter.mounted
+    await trio.testing.wait_all_tasks_blocked()
+    assert [a for a, _ in rig.events] == ["create"]
+
+
+async def test_remove_running_needs_force(autojump_clock: trio.testing.MockClock, rig: Rig) -> None:
+    c = await rig.engine.create(spec(), "web")
+    await rig.engine.start("web")
+    with pytest.raises(Conflict, match="container is running"):
+        await rig.engine.remove("web")
+    waiter = rig.engine.register_wait(c, "removed")
+    await rig.engine.remove("web", force=True)
+    assert waiter.event.is_set() and waiter.exit_code == 137
+    with pytest.raises(NotFound):
+        rig.engine.get("web")
+
+
+async def test_auto_remove_after_exit(autojump_clock: trio.testing.MockClock, rig: Rig) -> None:
+    rig.programs["next"] = FakeProgram(exit_after=0.5, exit_code=0)
+    c = await rig.engine.create(spec(auto_remove=True))
+    waiter = rig.engine.register_wait(c, "removed")
+    await rig.engine.start(c.id)
+    await waiter.event.wait()
+    with pytest.raises(NotFound):
+        rig.engine.get(c.id)
+    await trio.testing.wait_all_tasks_blocked()
+    assert [a for a, _ in rig.events] == ["create", "start", "die", "destroy"]
+
+
+async def test_restart_emits_restart_and_keeps_container(autojump_clock: trio.testing.MockClock, rig: Rig) -> None:
+    c = await rig.engine.create(spec(auto_remove=True))
+    await rig.engine.start(c.id)
+    first_pid = c.state.pid
+    await rig.engine.restart(c.id, timeout=1)
+    assert c.state.running and c.state.pid != first_pid
+    await trio.testing.wait_all_tasks_blocked()
+    actions = [a for a, _ in rig.events]
+    assert actions[-4:] == ["die", "stop", "start", "restart"]
+    await rig.engine.kill(c.id)
+
+
+async def test_pause_and_unpause(autojump_clock: trio.testing.MockClock, rig: Rig) -> None:
+    c = await rig.engine.create(spec())
+    with pytest.raises(Conflict, match="is not running"):
+        await rig.engine.pause(c.id)
+    await rig.engine.start(c.id)
+    await rig.engine.pause(c.id)
+    assert c.state.status is Status.PAUSED
+    with pytest.raises(Conflict, match="already paused"):
+        await rig.engine.pause(c.id)
+    with pytest.raises(Conflict, match="paused"):
+        await rig.engine.start(c.id)
+    await rig.engine.unpause(c.id)
+    assert c.state.status is Status.RUNNING
+    with pytest.raises(Conflict, match="not paused"):
+        await rig.engine.unpause(c.id)
+    await rig.engine.kill(c.id)
+
+
+async def test_rename_and_lookup(autojump_clock: trio.testing.MockClock, rig: Rig) -> None:
+    a = await rig.engine.create(spec(), "aa")
+    await rig.engine.create(spec(), "bb")
+    with pytest.raises(Conflict, match="already in use"):
+        rig.engine.rename("aa", "bb")
+    rig.engine.rename("aa", "cc")
+    assert rig.engine.get("/cc") is a
+    assert rig.engine.get(a.id[:8]) is a
+    with pytest.raises(NotFound):
+        rig.engine.get("aa")
+
+
+async def test_output_fans_out_to_subscribers_then_ends(autojump_clock: trio.testing.MockClock, rig: Rig) -> None:
+    rig.programs["next"] = FakeProgram(stdout=b"out\n", stderr=b"err\n", exit_after=1)
+    c = await rig.engine.create(spec())
+    got: list[tuple[int, bytes]] = []
+    with c.output.subscribe() as chunks:
+        await rig.engine.start(c.id)
+        async for item in chunks:
+            got.append(item)
+    assert sorted(got) == [(1, b"out\n"), (2, b"err\n")]
+
+
+async def test_shutdown_stops_running_containers_without_manual_flag(autojump_clock: trio.testing.MockClock, rig: Rig) -> None:
+    c = await rig.engine.create(spec())
+    await rig.engine.start(c.id)
+    await rig.engine.shutdown()
+    assert not c.state.running and not c.state.manually_stopped
+    assert c.state.exit_code == 128 + signal.SIGTERM
+
+
+async def test_records_survive_a_new_engine(autojump_clock: trio.testing.MockClock, rig: Rig, nursery: trio.Nursery) -> None:
+    """State is on disk: a second engine lists the containers with their last state."""
+    rig.programs["next"] = FakeProgram(exit_after=0, exit_code=5)
+    c = await rig.engine.create(spec(), "keep")
+    w = rig.engine.register_wait(c, "next-exit")
+    await rig.engine.start(c.id)
+    await w.event.wait()
+    running = await rig.engine.create(spec(), "running")
+    rig.programs["next"] = FakeProgram()
+    await rig.engine.start(running.id)
+    await rig.engine.store.flush()
+    again = Engine(
+        rig.engine.config, rig.runtime, rig.engine.images, EventBus(), rig.engine.bundle_context,
+        rig.mounter,
+    )
+    await nursery.start(again.run)
+    kept = again.get("keep")
+    assert kept.state.status is Status.EXITED and kept.state.exit_code == 5
+    # Recorded running by a "dead" daemon, process unknown: recorded exited with 255.
+    assert again.get("running").state.exit_code == 255
