@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from supervisor.api.image_filters import filter_images
 from supervisor.api.image_views import image_inspect, image_summary
 from supervisor.api.request import Request, Response
 from supervisor.errors import ImageNotFound, InvalidArgument
@@ -74,7 +75,11 @@ class ImageRoutes:
         counts: dict[str, int] = {}
         for c in self.engine.list():
             counts[c.record.spec.image_id] = counts.get(c.record.spec.image_id, 0) + 1
-        images = sorted(self.images.list(), key=lambda i: i.created, reverse=True)
+        images = filter_images(
+            sorted(self.images.list(), key=lambda i: i.created, reverse=True),
+            req.query_filters(),
+            self.images.resolve,
+        )
         return Response.json([image_summary(i, counts.get(i.id, 0)) for i in images])
 
     async def inspect(self, req: Request) -> Response:

@@ -35,6 +35,7 @@ import trio
 from supervisor._logging import get_logger
 from supervisor.engine import lookup
 from supervisor.engine import state as st
+from supervisor.engine.cgroups import container_cgroup_dirs
 from supervisor.engine.container import Container, ExitWaiter
 from supervisor.engine.model import (
     DEFAULT_STOP_TIMEOUT,
@@ -148,6 +149,14 @@ class Engine:
             for c in running:
                 nursery.start_soon(self._shutdown_one, c)
         await self.store.flush()
+        await trio.to_thread.run_sync(self._remove_cgroup_parent)
+
+    def _remove_cgroup_parent(self) -> None:
+        """Remove our parent cgroup (e.g. /berth) where it is empty; others may still use it."""
+        layout = self.bundle_context.cgroup_layout
+        for directory in set(container_cgroup_dirs(layout, self.config.cgroup_parent).values()):
+            with contextlib.suppress(OSError):
+                directory.rmdir()
 
     async def _shutdown_one(self, c: Container) -> None:
         try:
@@ -247,7 +256,18 @@ class Engine:
             if c.id not in self._containers:
                 msg = f"No such container: {c.id}"
                 raise InvalidArgument(msg)
-            await self._nursery.start(self._supervise, c)
+            try:
+                await self._nursery.start(self._supervise, c)
+                return
+            except BerthError as exc:
+                error = exc
+        # Outside the lock: a container that was to be removed on exit is removed
+        # when it cannot start at all (moby does the same; `docker run --rm`
+        # waits for that removal).
+        if c.record.spec.auto_remove:
+            with contextlib.suppress(BerthError):
+                await self._remove(c)
+        raise error
 
     async def _launch(self, c: Container) -> tuple[Any, int, int]:
         """Mount, write the bundle, runtime create + start. Cleans up after itself on failure."""

@@ -9,6 +9,7 @@ process to signal and await. ``RuncRuntime`` drives the runc (or crun) binary;
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -20,7 +21,7 @@ from typing import Protocol
 import trio
 
 from supervisor._logging import get_logger
-from supervisor.engine.process import WatchedProcess
+from supervisor.engine.process import WatchedProcess, process_start_time
 from supervisor.errors import InvalidArgument, NotFound, RuntimeFailed
 
 log = get_logger(__name__)
@@ -177,7 +178,38 @@ class RuncRuntime:
     async def resume(self, container_id: str) -> None:
         await self._run(container_id, "resume", container_id)
 
+    def _delete_stopped_fast(self, container_id: str) -> bool:
+        """Do what ``runc delete`` does for a container whose init has exited, without a fork.
+
+        runc's delete of a stopped container removes its cgroups and its state
+        directory; spawning the Go binary for that costs ~12 ms on the restart
+        path. Returns False (the caller then runs ``runc delete --force``) if
+        anything is unexpected: a live init, a busy cgroup, an unreadable state.
+        """
+        if self.name != "runc":
+            return False
+        state_dir = self.root / container_id
+        try:
+            state = json.loads((state_dir / "state.json").read_text())
+            pid = int(state["init_process_pid"])
+            start = int(state["init_process_start"])
+            if pid and process_start_time(pid) == start:
+                return False
+            for path in sorted(set(state.get("cgroup_paths", {}).values()), reverse=True):
+                try:
+                    os.rmdir(path)
+                except FileNotFoundError:
+                    continue
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+        shutil.rmtree(state_dir, ignore_errors=True)
+        return True
+
     async def delete(self, container_id: str, *, force: bool = False) -> None:
+        if await trio.to_thread.run_sync(self._delete_stopped_fast, container_id):
+            with contextlib.suppress(FileNotFoundError):
+                (self.log_dir / f"{container_id}.log").unlink()
+            return
         args = ["delete", *(["--force"] if force else []), container_id]
         try:
             await self._run(container_id, *args)

@@ -33,6 +33,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(skip)
 
 
+def _start_time(pid: int) -> int:
+    """Start time of a live (non-zombie) process, 0 if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0
+    return 0 if fields[0] == "Z" else int(fields[19])
+
+
 def _mounts_under(path: Path) -> list[str]:
     with open("/proc/self/mountinfo") as f:
         return [line.split()[4] for line in f if line.split()[4].startswith(str(path))]
@@ -66,6 +76,8 @@ class Daemon:
         return self.root / "exec"
 
     def start(self, *extra: str) -> None:
+        if self.socket.exists():  # left by a daemon killed with SIGKILL
+            self.socket.unlink()
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [
@@ -136,9 +148,31 @@ class Daemon:
             build_busybox_tarball(tar)
         self.docker("import", str(tar), tag)
 
+    def _kill_leftover_containers(self) -> None:
+        """Containers whose daemon died without stopping them: end them by pid, drop their cgroups."""
+        for record_file in self.data_root.glob("containers/*/container.json"):
+            try:
+                record = json.loads(record_file.read_text())["record"]
+            except (OSError, ValueError, KeyError):
+                continue
+            state = record.get("state", {})
+            pid, start = state.get("pid", 0), state.get("pid_start", 0)
+            if pid and start and _start_time(pid) == start:
+                os.kill(pid, signal.SIGKILL)
+                for _ in range(100):
+                    if _start_time(pid) != start:
+                        break
+                    time.sleep(0.02)
+            for cgroup in Path("/sys/fs/cgroup").glob(f"*/berth/{record['id']}"):
+                try:
+                    cgroup.rmdir()
+                except OSError:
+                    pass
+
     def cleanup(self) -> None:
         if self.process is not None:
             self.stop()
+        self._kill_leftover_containers()
         leftovers = _mounts_under(self.root)
         for mountpoint in reversed(leftovers):
             subprocess.run(["umount", "-l", mountpoint], check=False)

@@ -1,0 +1,125 @@
+"""The daemon as a process: readiness, shutdown, restart with state, isolation, bad input."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+from tests.integration.conftest import Daemon
+
+pytestmark = pytest.mark.integration
+
+
+def _raw(sock_path: str, data: bytes) -> bytes:
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(10)
+        s.connect(sock_path)
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        chunks = []
+        while chunk := s.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _alive(pid: int) -> bool:
+    """True if ``pid`` runs; a zombie waiting for a parent that is not ours counts as ended."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_sigterm_stops_containers_and_state_survives_restart(daemon_factory) -> None:
+    d: Daemon = daemon_factory()
+    d.start()
+    d.import_busybox()
+    d.docker("run", "-d", "--name", "longrun", "busybox", "sleep", "1000")
+    d.docker("create", "--name", "fresh", "busybox", "true")
+    d.docker("run", "--name", "done", "busybox", "sh", "-c", "exit 2", check=False)
+    pid = d.inspect("longrun")["State"]["Pid"]
+    since = int(time.time()) - 1
+    t0 = time.monotonic()
+    assert d.stop(signal.SIGTERM) == 0
+    # busybox sleep as PID 1 ignores SIGTERM: stopped with the 10 s timeout and SIGKILL.
+    assert time.monotonic() - t0 < 30
+    assert not (d.socket.exists())
+    assert not _alive(pid)
+    d.start()
+    states = {n: d.inspect(n)["State"] for n in ("longrun", "fresh", "done")}
+    assert states["longrun"]["Status"] == "exited" and states["longrun"]["ExitCode"] == 137
+    assert states["fresh"]["Status"] == "created"
+    assert states["done"]["Status"] == "exited" and states["done"]["ExitCode"] == 2
+    # The events history survived the restart.
+    out = d.docker("events", "--since", str(since), "--until", str(int(time.time()) + 1),
+                   "--filter", "container=done").stdout
+    assert [line.split()[2] for line in out.splitlines()][:3] == ["create", "start", "die"]
+    d.docker("rm", "longrun", "fresh", "done")
+
+
+def test_crash_recovery_marks_running_containers_exited(daemon_factory) -> None:
+    d: Daemon = daemon_factory()
+    d.start()
+    d.import_busybox()
+    d.docker("run", "-d", "--name", "orphan", "busybox", "sleep", "1000")
+    pid = d.inspect("orphan")["State"]["Pid"]
+    d.stop(signal.SIGKILL)
+    # The container outlived its daemon; the next daemon stops it and records it.
+    d.start()
+    state = d.inspect("orphan")["State"]
+    assert state["Status"] == "exited" and state["ExitCode"] == 255
+    assert not _alive(pid)
+    d.docker("rm", "orphan")
+
+
+def test_two_daemons_do_not_interfere_and_one_root_is_locked(daemon_factory) -> None:
+    a: Daemon = daemon_factory()
+    b: Daemon = daemon_factory()
+    a.start()
+    b.start()
+    a.import_busybox()
+    b.import_busybox()
+    a.docker("run", "-d", "--name", "same", "busybox", "sleep", "100")
+    b.docker("run", "-d", "--name", "same", "busybox", "sleep", "100")
+    assert a.inspect("same")["Id"] != b.inspect("same")["Id"]
+    a.docker("rm", "-f", "same")
+    assert b.inspect("same")["State"]["Running"]
+    b.docker("rm", "-f", "same")
+    # A second daemon on the same data root is refused.
+    clash = subprocess.run(
+        [*a.process.args[:3], "daemon", "--data-root", str(a.data_root), "--exec-root",
+         str(a.root / "exec2"), "-H", f"unix://{a.root}/other.sock"],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert clash.returncode != 0 and "another berth daemon" in clash.stderr
+
+
+def test_bad_requests_get_docker_errors_and_daemon_survives(daemon: Daemon) -> None:
+    sock = str(daemon.socket)
+    cases = [
+        (b"GARBAGE\r\n\r\n", b"400"),
+        (b"POST /containers/create HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n{bad}", b"400"),
+        (b"POST /containers/create HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n[]", b"400"),
+        (b'POST /containers/create HTTP/1.1\r\nHost: x\r\nContent-Length: 34\r\n\r\n{"Image":"busybox","Memory":"lots"}', b"400"),
+        (b"GET /v1.12/containers/json HTTP/1.1\r\nHost: x\r\n\r\n", b"400"),
+        (b"GET /containers/json?filters=%7Bnope HTTP/1.1\r\nHost: x\r\n\r\n", b"400"),
+        (b"POST /containers/nope/start HTTP/1.1\r\nHost: x\r\n\r\n", b"404"),
+        (b"POST /containers/nope/wait?condition=bogus HTTP/1.1\r\nHost: x\r\n\r\n", b"404"),
+        (b"POST /images/create?fromSrc=-&repo=junk HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nnot-a-tar!", b"400"),
+        (b"GET /nothing/here HTTP/1.1\r\nHost: x\r\n\r\n", b"404"),
+    ]
+    for request, status in cases:
+        reply = _raw(sock, request)
+        head, _, body = reply.partition(b"\r\n\r\n")
+        assert head.split()[1] == status, (request, reply)
+        assert b"Content-Type: application/json\r\n" in head or b"content-type: application/json\r\n" in head.lower()
+        if body:
+            # Bodies may be chunked; the JSON message is in there.
+            assert b'"message"' in body
+    assert daemon.docker("version").returncode == 0
