@@ -125,7 +125,7 @@ def main() -> None:
         env = {**os.environ, "DOCKER_HOST": f"unix://{sock}", "DOCKER_CONFIG": str(root / "dc")}
         subprocess.run(["docker", "import", str(root / "busybox.tar"), "busybox:latest"],
                        env=env, check=True, stdout=subprocess.DEVNULL)
-        with httpx.Client(transport=httpx.HTTPTransport(uds=str(sock)), base_url="http://berth") as client:
+        with httpx.Client(transport=httpx.HTTPTransport(uds=str(sock)), base_url="http://berth", timeout=60) as client:
             bench_api(client, 3)  # warm-up
             api = bench_api(client, args.n)
         bench_docker_run(env, 3)

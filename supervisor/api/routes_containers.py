@@ -18,7 +18,7 @@ import trio
 
 from supervisor.api import container_views as views
 from supervisor.api.container_filters import parse_list_filters, select
-from supervisor.api.create_body import parse_create
+from supervisor.api.create_body import apply_update, parse_create, parse_update
 from supervisor.api.request import Request, Response
 from supervisor.api.stdcopy import frame
 from supervisor.engine.container import Container
@@ -32,6 +32,11 @@ if TYPE_CHECKING:
 
 MULTIPLEXED = "application/vnd.docker.multiplexed-stream"
 RAW = "application/vnd.docker.raw-stream"
+
+
+def _health_of(record: object) -> str:
+    health = record.state.health  # type: ignore[attr-defined]
+    return "none" if health is None else str(health.status)
 
 
 class ContainerRoutes:
@@ -56,6 +61,7 @@ class ContainerRoutes:
         router.add("POST", c + r"/wait", self.wait)
         router.add("POST", c + r"/attach", self.attach)
         router.add("POST", c + r"/resize", self.resize)
+        router.add("POST", c + r"/update", self.update)
         router.add("DELETE", c, self.remove)
 
     def _image_of(self, c: Container) -> object | None:
@@ -90,9 +96,18 @@ class ContainerRoutes:
             filter=filters,
             lookup=self._lookup_record,
             resolve_image=self._resolve_image_id,
+            health_of=_health_of,
         )
         now = time.time_ns()
-        return Response.json([views.summary(r, image_id=r.spec.image_id, now_ns=now) for r in chosen])
+        return Response.json(
+            [
+                views.summary(
+                    r, image_id=r.spec.image_id, now_ns=now,
+                    health=r.state.health.status if r.state.health and r.state.running else None,
+                )
+                for r in chosen
+            ]
+        )
 
     def _lookup_record(self, ref: str) -> object:
         return self.engine.get(ref).record
@@ -152,6 +167,12 @@ class ContainerRoutes:
     async def unpause(self, req: Request) -> Response:
         await self.engine.unpause(req.params["id"])
         return Response.empty(204)
+
+    async def update(self, req: Request) -> Response:
+        c = self.engine.get(req.params["id"])
+        spec = apply_update(c.record.spec, parse_update(await req.json()))
+        await self.engine.update(c, spec)
+        return Response.json({"Warnings": []})
 
     async def rename(self, req: Request) -> Response:
         name = req.query_str("name")

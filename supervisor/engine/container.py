@@ -11,9 +11,24 @@ from dataclasses import dataclass, field
 
 import trio
 
+from supervisor._logging import get_logger
 from supervisor.engine.model import ContainerRecord, State
 from supervisor.engine.output import OutputFanout
 from supervisor.engine.runtime import RuntimeProcess
+from supervisor.errors import InvalidArgument
+from supervisor.restart.labels import DEFAULT_TUNING, RestartTuning, parse_restart_labels
+from supervisor.restart.tracker import RestartTracker
+
+log = get_logger(__name__)
+
+
+def restart_tuning(record: ContainerRecord) -> RestartTuning:
+    """The container's ``berth.restart*`` labels (validated at create; defaults if unreadable)."""
+    try:
+        return parse_restart_labels(record.spec.labels)
+    except InvalidArgument as exc:
+        log.warning("restart labels ignored", container_id=record.id, error=exc.message)
+        return DEFAULT_TUNING
 
 
 @dataclass(eq=False)
@@ -40,14 +55,27 @@ class Container:
         self.process: RuntimeProcess | None = None
         self.stdin: trio.lowlevel.FdStream | None = None
         self.lock = trio.Lock()
-        self.run_done = trio.Event()
+        self.run_done = trio.Event()  # set while no supervise task runs for it
         self.run_done.set()
+        self.exited = trio.Event()  # set when the current run's exit is recorded
+        self.exited.set()
+        self.run_started = 0.0
         self.exit_waiters: set[ExitWaiter] = set()
         self.removal_waiters: set[ExitWaiter] = set()
         # The current run is being ended on purpose (stop, kill, restart, shutdown).
         self.stopping = False
         # The current run is being restarted by the API: its exit must not auto-remove.
         self.restarting_by_api = False
+        # Restart policy decisions (in memory, seeded with the persisted RestartCount).
+        self.tracker = RestartTracker(
+            record.spec.restart_policy, restart_tuning(record), record.state.restart_count
+        )
+        # The backoff sleep before a policy restart; cancelled by stop/kill/rm.
+        self.backoff_scope: trio.CancelScope | None = None
+        # The exec user of the current run, "uid:gid" (health probes run as it).
+        self.exec_user = ""
+        # The log store (issue 4 wiring): None for the `none` driver.
+        self.log: object | None = None
 
     @property
     def id(self) -> str:

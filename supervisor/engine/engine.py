@@ -51,6 +51,12 @@ from supervisor.engine.process import process_start_time
 from supervisor.engine.runtime import Runtime, StartFailed, Stdio
 from supervisor.engine.signals import parse_signal
 from supervisor.engine.store import ContainerStore
+from supervisor.engine.health_task import (
+    health_json,
+    health_state_from_model,
+    health_state_to_model,
+    run_health_checks,
+)
 from supervisor.errors import (
     BerthError,
     Conflict,
@@ -64,6 +70,17 @@ from supervisor.events.model import EventType
 from supervisor.images.model import RootfsPlan
 from supervisor.images.rootfs import mount_rootfs, unmount_rootfs
 from supervisor.images.store import ImageStore
+from supervisor.engine.spec import build_resources
+from supervisor.restart.boot import should_start_at_boot
+from supervisor.restart.labels import parse_restart_labels
+from supervisor.restart.policy import validate_restart_policy
+from supervisor.restart.health import (
+    EffectiveHealth,
+    health_config_effective,
+    on_container_started,
+    validate_health_config,
+)
+from supervisor.restart.tracker import Decision, GiveUp, Reason, RestartAfter, Stay
 
 log = get_logger(__name__)
 
@@ -73,6 +90,18 @@ WAIT_CONDITIONS = ("not-running", "next-exit", "removed")
 
 def _now() -> int:
     return time.time_ns()
+
+
+def _stop_reason(decision: Decision, manually_stopped: bool) -> str:
+    """What inspect says about why the container is not running any more."""
+    if isinstance(decision, GiveUp):
+        reason = decision.reason.describe()
+        return f"{reason}: {decision.message}" if decision.message else reason
+    if isinstance(decision, Stay):
+        if manually_stopped and decision.reason in (Reason.POLICY_NO, Reason.EXIT_SUCCESS):
+            return Reason.MANUALLY_STOPPED.describe()
+        return decision.reason.describe()
+    return ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,10 +163,24 @@ class Engine:
         """Recover the containers on disk, then host their tasks until cancelled."""
         async with trio.open_nursery() as nursery:
             await nursery.start(self.store.run_writer)
-            await self._recover()
             self._nursery = nursery
+            await self._recover()
+            await self._boot_starts()
             task_status.started(self)
             await trio.sleep_forever()
+
+    async def _boot_starts(self) -> None:
+        """Docker's boot rules (docker-semantics §1.5): bring back what the policies say."""
+        for c in list(self._containers.values()):
+            policy = c.record.spec.restart_policy
+            if not should_start_at_boot(policy, c.state, started_before=c.state.started_at != 0):
+                continue
+            try:
+                await self.start_container(c)
+            except BerthError as exc:
+                log.error("boot start failed", container_id=c.id, error=exc.message)
+            else:
+                log.info("started at boot", container_id=c.id, policy=policy.name)
 
     async def shutdown(self) -> None:
         """Stop every running container with its stop signal and timeout (graceful)."""
@@ -184,6 +227,10 @@ class Engine:
 
     # --- events -------------------------------------------------------------------
 
+    def publish_container(self, c: Container, action: str, **extra: str) -> None:
+        """Publish a container event with Docker's attributes (labels, image, name)."""
+        self._publish(c, action, **extra)
+
     def _publish(self, c: Container, action: str, **extra: str) -> None:
         attrs: dict[str, str] = dict(c.record.spec.labels)
         attrs["image"] = c.record.spec.image
@@ -211,6 +258,9 @@ class Engine:
         if not spec.argv:
             msg = "No command specified"
             raise InvalidArgument(msg)
+        validate_restart_policy(spec.restart_policy, auto_remove=spec.auto_remove)
+        parse_restart_labels(spec.labels)
+        validate_health_config(spec.healthcheck)
         cid = lookup.new_id(self._containers.keys())
         if not spec.hostname:
             spec = replace(spec, hostname=cid[:12])
@@ -241,7 +291,8 @@ class Engine:
         await self.start_container(c)
         return c
 
-    async def start_container(self, c: Container) -> None:
+    async def start_container(self, c: Container, *, api: bool = True) -> None:
+        """Start ``c`` (an API start or restart clears its restart state, as Docker does)."""
         if self.draining or self._nursery is None:
             raise Unavailable("the daemon is shutting down")
         async with c.lock:
@@ -256,6 +307,8 @@ class Engine:
             if c.id not in self._containers:
                 msg = f"No such container: {c.id}"
                 raise InvalidArgument(msg)
+            if api:
+                c.tracker.reset()
             try:
                 await self._nursery.start(self._supervise, c)
                 return
@@ -325,62 +378,172 @@ class Engine:
             raise
 
     async def _supervise(self, c: Container, *, task_status: trio.TaskStatus[None]) -> None:
-        """One run of a container, from runtime create to the recorded exit."""
+        """A container's life from its start to its last exit, restarts included.
+
+        The first launch happens before ``task_status.started()`` so that its
+        failure reaches the API caller. Every exit is fed to the restart
+        tracker; its decision is applied here: record the exit and end, or
+        record "restarting", sleep the backoff (a stop/kill/rm cancels it) and
+        launch again.
+        """
         try:
-            process, out_r, err_r = await self._launch(c)
+            launched = await self._launch(c)
         except StartFailed as exc:
             self._apply(c, st.Fact.START_FAILED, now=_now(), error=exc.message, exit_code=exc.exit_code)
+            self._set_state(c, replace(c.state, stop_reason=f"start failed: {exc.message}"))
             raise
         except BerthError as exc:
             self._apply(c, st.Fact.START_FAILED, now=_now(), error=exc.message, exit_code=128)
+            self._set_state(c, replace(c.state, stop_reason=f"start failed: {exc.message}"))
             raise
+        c.run_done = trio.Event()
+        try:
+            self._began_run(c, launched)
+            task_status.started()
+            while True:
+                exit_code, duration = await self._run_until_exit(c, launched)
+                with trio.CancelScope(shield=True):
+                    await self._cleanup_run(c)
+                decision = c.tracker.on_exit(
+                    trio.current_time(), exit_code, duration,
+                    manually_stopped=c.state.manually_stopped, daemon_shutting_down=self.draining,
+                )
+                if not isinstance(decision, RestartAfter):
+                    self._record_exit(
+                        c, exit_code, duration, _stop_reason(decision, c.state.manually_stopped)
+                    )
+                    break
+                self._record_restarting(c, exit_code, duration)
+                relaunched = await self._restart_after(c, decision.delay)
+                if relaunched is None:
+                    break
+                launched = relaunched
+                self._began_run(c, launched)
+        finally:
+            c.run_done.set()
+        if c.record.spec.auto_remove and not c.restarting_by_api and not self.draining:
+            try:
+                await self._remove(c)
+            except BerthError as exc:
+                log.error("auto-remove failed", container_id=c.id, error=exc.message)
+
+    def _began_run(self, c: Container, launched: tuple[Any, int, int]) -> None:
+        process = launched[0]
         c.process = process
         c.stopping = False
-        c.run_done = trio.Event()
-        self._apply(
-            c, st.Fact.STARTED, now=_now(), pid=process.pid,
-            pid_start=process_start_time(process.pid),
+        c.exited = trio.Event()
+        c.run_started = trio.current_time()
+        state = st.apply(
+            c.state, st.Fact.STARTED,
+            st.Change(now=_now(), pid=process.pid, pid_start=process_start_time(process.pid)),
         )
+        health = self._health_config(c)
+        if health is not None:
+            state = replace(state, health=health_state_to_model(on_container_started(
+                health_state_from_model(state.health)
+            )))
+        self._set_state(c, replace(state, restart_count=c.tracker.restart_count))
         self._publish(c, "start")
-        task_status.started()
+
+    async def _run_until_exit(self, c: Container, launched: tuple[Any, int, int]) -> tuple[int, float]:
+        """Pump the output and run the health checks until the init exits."""
+        process, out_r, err_r = launched
         started = trio.current_time()
         exit_code: int | None = None
+        health = self._health_config(c)
         try:
-            async with trio.open_nursery() as pumps:
-                pumps.start_soon(c.output.pump, out_r, STDOUT)
-                pumps.start_soon(c.output.pump, err_r, STDERR)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(c.output.pump, out_r, STDOUT)
+                nursery.start_soon(c.output.pump, err_r, STDERR)
+                probes = trio.CancelScope()
+                if health is not None:
+                    nursery.start_soon(run_health_checks, self, c, health, probes)
                 exit_code = await process.wait()
+                probes.cancel()
                 # Give the pipes two seconds to drain (Docker waits the same), then stop reading.
-                pumps.cancel_scope.deadline = trio.current_time() + 2
+                nursery.cancel_scope.deadline = trio.current_time() + 2
         finally:
             with trio.CancelScope(shield=True):
                 if exit_code is None and process.send_signal(signal_mod.SIGKILL):
                     with trio.move_on_after(KILL_WAIT):
                         exit_code = await process.wait()
                 process.close()
-                await self._end_run(c, 255 if exit_code is None else exit_code, started)
+                c.process = None
+                if exit_code is None:
+                    await self._cleanup_run(c)
+                    self._record_exit(c, 255, trio.current_time() - started, "daemon stopped")
+        return (255 if exit_code is None else exit_code), trio.current_time() - started
 
-    async def _end_run(self, c: Container, exit_code: int, started: float) -> None:
-        """Record an exit: runtime state, rootfs, state, die event, waiters, auto-remove."""
-        cid = c.id
-        c.process = None
+    async def _cleanup_run(self, c: Container) -> None:
+        """Release what a run held: stdin, the runtime's state and cgroups, the rootfs mount."""
         if c.stdin is not None:
             with contextlib.suppress(OSError, trio.ClosedResourceError):
                 await c.stdin.aclose()
             c.stdin = None
-        await self.runtime.delete(cid, force=True)
-        await self.mounter.unmount(self.paths.rootfs(cid))
-        self._apply(c, st.Fact.EXITED, now=_now(), exit_code=exit_code)
-        duration = int(trio.current_time() - started)
-        self._publish(c, "die", exitCode=str(exit_code), execDuration=str(duration))
+        await self.runtime.delete(c.id, force=True)
+        await self.mounter.unmount(self.paths.rootfs(c.id))
+
+    def _end_of_run_output(self, c: Container, exit_code: int) -> None:
         c.output.end_run()
+        if c.log is not None:
+            c.log.end_run()  # type: ignore[attr-defined]
         c.notify_exit(exit_code)
-        c.run_done.set()
-        if c.record.spec.auto_remove and not c.restarting_by_api and not self.draining:
+
+    def _health_at_exit(self, state: State) -> State:
+        if state.health is None:
+            return state
+        # Docker's compatibility quirk: a stopped monitor reads as unhealthy (no event).
+        return replace(state, health=replace(state.health, status="unhealthy"))
+
+    def _record_exit(self, c: Container, exit_code: int, duration: float, reason: str) -> None:
+        if not c.state.running:
+            return
+        state = st.apply(c.state, st.Fact.EXITED, st.Change(now=_now(), exit_code=exit_code))
+        self._set_state(c, replace(self._health_at_exit(state), stop_reason=reason))
+        self._publish(c, "die", exitCode=str(exit_code), execDuration=str(int(duration)))
+        self._end_of_run_output(c, exit_code)
+        c.exited.set()
+
+    def _record_restarting(self, c: Container, exit_code: int, duration: float) -> None:
+        state = st.apply(c.state, st.Fact.RESTARTING, st.Change(now=_now(), exit_code=exit_code))
+        self._set_state(
+            c, replace(self._health_at_exit(state), restart_count=c.tracker.restart_count)
+        )
+        self._publish(c, "die", exitCode=str(exit_code), execDuration=str(int(duration)))
+        self._end_of_run_output(c, exit_code)
+        c.exited.set()
+
+    async def _restart_after(self, c: Container, delay: float) -> tuple[Any, int, int] | None:
+        """Sleep the backoff, then launch again; None if cancelled or given up (state recorded)."""
+        while True:
+            with trio.CancelScope() as scope:
+                c.backoff_scope = scope
+                await trio.sleep(delay)
+            c.backoff_scope = None
+            if scope.cancelled_caught or c.tracker.cancelled or self.draining:
+                reason = "daemon shutting down" if self.draining else "stopped by hand"
+                self._settle_restarting(c, reason)
+                return None
             try:
-                await self._remove(c)
+                return await self._launch(c)
             except BerthError as exc:
-                log.error("auto-remove failed", container_id=cid, error=exc.message)
+                log.error("restart failed", container_id=c.id, error=exc.message)
+                self._set_state(c, replace(c.state, error=exc.message))
+                decision = c.tracker.on_start_failed(trio.current_time())
+                if not isinstance(decision, RestartAfter):
+                    self._settle_restarting(c, f"start failed: {exc.message}")
+                    return None
+                self._set_state(c, replace(c.state, restart_count=c.tracker.restart_count))
+                delay = decision.delay
+
+    def _settle_restarting(self, c: Container, reason: str) -> None:
+        """A restart that will not happen: restarting → exited, keeping the last exit code."""
+        state = st.apply(c.state, st.Fact.EXITED, st.Change(now=_now(), exit_code=c.state.exit_code))
+        self._set_state(c, replace(state, stop_reason=reason))
+
+    def _health_config(self, c: Container) -> EffectiveHealth | None:
+        spec = c.record.spec
+        return health_config_effective(spec.healthcheck, spec.shell)
 
     # --- stop / kill ------------------------------------------------------------------
 
@@ -392,8 +555,17 @@ class Engine:
         return sig, (math.inf if timeout < 0 else float(timeout))
 
     async def stop(self, ref: str, *, timeout: int | None = None, signal: str | None = None) -> None:
-        """Docker's stop: signal, wait ``timeout`` seconds, SIGKILL. 304 if not running."""
+        """Docker's stop: signal, wait ``timeout`` seconds, SIGKILL. 304 if not running.
+
+        A container waiting to be restarted is not signalled: its pending
+        restart is cancelled and it is recorded exited.
+        """
         c = self.get(ref)
+        if c.state.restarting:
+            self._mark_manual_stop(c)
+            await self._cancel_restart(c)
+            self._publish(c, "stop")
+            return
         if not c.state.running or c.process is None:
             raise NotModified("container already stopped")
         sig, wait = self._stop_params(c, timeout, signal)
@@ -401,23 +573,37 @@ class Engine:
         await self._stop_run(c, sig, wait)
         self._publish(c, "stop")
 
+    async def _cancel_restart(self, c: Container) -> None:
+        c.tracker.cancel()
+        if c.backoff_scope is not None:
+            c.backoff_scope.cancel()
+        with trio.move_on_after(KILL_WAIT):
+            await c.run_done.wait()
+
     def _mark_manual_stop(self, c: Container) -> None:
-        if not self.draining and not c.state.manually_stopped:
+        if self.draining:
+            return
+        if c.log is not None:
+            c.log.stop_following_restarts()  # type: ignore[attr-defined]
+        if not c.state.manually_stopped:
             self._set_state(c, replace(c.state, manually_stopped=True))
 
-    async def _stop_run(self, c: Container, sig: int, wait: float) -> None:
+    async def _stop_run(self, c: Container, sig: int, wait: float, *, cancel_restart: bool = True) -> None:
+        """Signal the running process, wait, then SIGKILL: the shape of trio's deliver_cancel."""
         process = c.process
         if process is None:
             return
+        if cancel_restart:
+            c.tracker.cancel()
         c.stopping = True
-        done = c.run_done
+        exited = c.exited
         self._publish(c, "kill", signal=str(sig))
         sent = process.send_signal(sig)
         if c.state.paused:
             await self._resume_quietly(c)
         with trio.move_on_after(wait if sent else min(wait, 2.0)):
-            await done.wait()
-        if done.is_set():
+            await exited.wait()
+        if exited.is_set():
             return
         log.info(
             "container failed to exit within timeout of signal - using the force",
@@ -426,9 +612,18 @@ class Engine:
         self._publish(c, "kill", signal=str(int(signal_mod.SIGKILL)))
         process.send_signal(signal_mod.SIGKILL)
         with trio.move_on_after(KILL_WAIT):
-            await done.wait()
-        if not done.is_set():
+            await exited.wait()
+        if not exited.is_set():
             raise RuntimeFailed("tried to kill container, but did not receive an exit event")
+
+    async def restart_unhealthy(self, c: Container) -> None:
+        """berth.restart-on-unhealthy: end this run; the restart tracker restarts it."""
+        sig, wait = self._stop_params(c, None, None)
+        log.info("restarting unhealthy container", container_id=c.id)
+        try:
+            await self._stop_run(c, sig, wait, cancel_restart=False)
+        except BerthError as exc:
+            log.error("unhealthy restart failed", container_id=c.id, error=exc.message)
 
     async def _resume_quietly(self, c: Container) -> None:
         try:
@@ -442,33 +637,43 @@ class Engine:
     async def kill(self, ref: str, signal: str | None = None) -> None:
         """Send a signal (SIGKILL by default, then wait for the exit)."""
         c = self.get(ref)
+        sig = parse_signal(signal or "SIGKILL")
+        stop_sig = parse_signal(c.record.spec.stop_signal or "SIGTERM")
+        ending = sig in (signal_mod.SIGKILL, stop_sig)
+        if c.state.restarting and ending:
+            self._mark_manual_stop(c)
+            await self._cancel_restart(c)
+            return
         if not c.state.running or c.process is None:
             msg = f"cannot kill container: {ref}: container {c.id} is not running"
             raise Conflict(msg)
-        sig = parse_signal(signal or "SIGKILL")
-        stop_sig = parse_signal(c.record.spec.stop_signal or "SIGTERM")
         # Only a signal meant to end the container counts as a manual stop: a HUP
         # for a config reload must not disable the restart policy (moby#41302).
-        if sig in (signal_mod.SIGKILL, stop_sig):
+        if ending:
             self._mark_manual_stop(c)
+            c.tracker.cancel()
             c.stopping = True
         self._publish(c, "kill", signal=str(sig))
-        done = c.run_done
+        exited = c.exited
         c.process.send_signal(sig)
-        if c.state.paused and sig in (signal_mod.SIGKILL, stop_sig):
+        if c.state.paused and ending:
             await self._resume_quietly(c)
         if sig == signal_mod.SIGKILL:
             with trio.move_on_after(KILL_WAIT):
-                await done.wait()
+                await exited.wait()
 
     async def restart(self, ref: str, *, timeout: int | None = None, signal: str | None = None) -> None:
-        """Stop if running, then start again; emits ``restart``."""
+        """Stop if running, then start again with a fresh restart state; emits ``restart``."""
         c = self.get(ref)
-        if c.state.running and c.process is not None:
+        if c.state.restarting:
+            await self._cancel_restart(c)
+        elif c.state.running and c.process is not None:
             sig, wait = self._stop_params(c, timeout, signal)
             c.restarting_by_api = True
             try:
                 await self._stop_run(c, sig, wait)
+                with trio.move_on_after(KILL_WAIT):
+                    await c.run_done.wait()
                 self._publish(c, "stop")
             finally:
                 c.restarting_by_api = False
@@ -516,15 +721,18 @@ class Engine:
                     "container before removing or force remove"
                 )
                 raise Conflict(msg)
-            c.stopping = True
             self._mark_manual_stop(c)
-            if c.process is not None:
+            if c.state.restarting:
+                await self._cancel_restart(c)
+            elif c.process is not None:
+                c.tracker.cancel()
+                c.stopping = True
                 self._publish(c, "kill", signal=str(int(signal_mod.SIGKILL)))
                 c.process.send_signal(signal_mod.SIGKILL)
                 if c.state.paused:
                     await self._resume_quietly(c)
-                with trio.move_on_after(KILL_WAIT):
-                    await c.run_done.wait()
+            with trio.move_on_after(KILL_WAIT):
+                await c.run_done.wait()
         if c.id not in self._containers:
             return  # auto-removed meanwhile
         await self._remove(c)
@@ -545,6 +753,19 @@ class Engine:
             self.store.forget_nowait(c.id)
             self._publish(c, "destroy")
             c.notify_removed()
+
+    async def update(self, c: Container, spec: ContainerSpec) -> None:
+        """``docker update``: new resources (applied live to a running container) and policy."""
+        if spec.resources != c.record.spec.resources and c.state.running and c.process is not None:
+            resources, _ = build_resources(
+                spec.resources, self.bundle_context.swap_limit_supported, spec.privileged
+            )
+            await self.runtime.update(c.id, resources)
+        if spec.restart_policy != c.record.spec.restart_policy:
+            c.tracker.update_policy(spec.restart_policy)
+        c.record = replace(c.record, spec=spec)
+        self.store.save_nowait(c.record)
+        self._publish(c, "update")
 
     def rename(self, ref: str, new_name: str) -> None:
         c = self.get(ref)
@@ -628,13 +849,19 @@ class Engine:
 
     # --- introspection ----------------------------------------------------------------
 
-    def container_view_extra(self, c: Container) -> Mapping[str, str]:
-        return {
+    def container_view_extra(self, c: Container) -> dict[str, Any]:
+        """Inspect fields only the engine knows: file paths, health, berth's stop reason."""
+        state: dict[str, Any] = {"StopReason": c.state.stop_reason}
+        if c.state.health is not None:
+            state["Health"] = health_json(c.state.health)
+        extra: dict[str, Any] = {
             "ResolvConfPath": str(self.paths.resolv_file(c.id)),
             "HostnamePath": str(self.paths.hostname_file(c.id)),
             "HostsPath": str(self.paths.hosts_file(c.id)),
             "LogPath": str(self.paths.log_file(c.id)),
+            "State": state,
         }
+        return extra
 
 
 def _remove_bundle(path: Path) -> None:

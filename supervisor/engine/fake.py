@@ -12,13 +12,13 @@ from __future__ import annotations
 import itertools
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import trio
 
-from supervisor.engine.runtime import StartFailed, Stdio
+from supervisor.engine.runtime import ExecResult, StartFailed, Stdio
 from supervisor.errors import NotFound
 
 
@@ -108,6 +108,10 @@ class FakeRuntime:
         self.created: dict[str, FakeProcess] = {}
         self.paused: set[str] = set()
         self.calls: list[tuple[str, str]] = []
+        # Health probes: (container id, argv) -> (exit code, output, seconds it takes).
+        self.probe: Callable[[str, Sequence[str]], tuple[int, bytes, float]] = (
+            lambda cid, argv: (0, b"", 0.0)
+        )
 
     async def create(
         self, container_id: str, bundle: Path, stdio: Stdio, *, console_socket: str | None = None
@@ -139,6 +143,10 @@ class FakeRuntime:
         self.paused.discard(container_id)
         await trio.lowlevel.checkpoint()
 
+    async def update(self, container_id: str, resources: object) -> None:
+        self.calls.append(("update", container_id))
+        await trio.lowlevel.checkpoint()
+
     async def delete(self, container_id: str, *, force: bool = False) -> None:
         self.calls.append(("delete", container_id))
         process = self.created.pop(container_id, None)
@@ -148,3 +156,15 @@ class FakeRuntime:
 
     def adopt(self, pid: int) -> FakeProcess:
         raise ProcessLookupError(pid)
+
+    async def exec(
+        self, container_id: str, argv: Sequence[str], *, timeout: float, max_output: int = 4096
+    ) -> ExecResult:
+        """Run a scripted probe: ``probe(container_id, argv)`` gives (exit code, output, seconds)."""
+        self.calls.append(("exec", container_id))
+        code, output, seconds = self.probe(container_id, argv)
+        with trio.move_on_after(timeout) as scope:
+            await trio.sleep(seconds)
+        if scope.cancelled_caught:
+            return ExecResult(None, output[:max_output], len(output) > max_output)
+        return ExecResult(code, output[:max_output], len(output) > max_output)

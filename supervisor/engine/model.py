@@ -156,6 +156,25 @@ class ContainerSpec:
         return (*self.entrypoint, *self.cmd)
 
 
+@dataclass(frozen=True, slots=True)
+class HealthLogEntry:
+    """One health probe result (unix ns times; exit code -1 for a timeout or error)."""
+
+    start: int
+    end: int
+    exit_code: int
+    output: str
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """Docker's State.Health: status (starting|healthy|unhealthy), streak, last 5 results."""
+
+    status: str = "starting"
+    failing_streak: int = 0
+    log: tuple[HealthLogEntry, ...] = ()
+
+
 class Status(enum.Enum):
     """Docker's State.Status values."""
 
@@ -190,6 +209,10 @@ class State:
     finished_at: int = 0
     restart_count: int = 0
     manually_stopped: bool = False
+    health: Health | None = None
+    # berth: why the container is not running any more (stopped by hand, retries
+    # exhausted, start limit hit, start failed, ...); "" while it runs.
+    stop_reason: str = ""
 
     @property
     def status(self) -> Status:

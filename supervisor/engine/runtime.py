@@ -12,11 +12,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
+import signal
 import subprocess
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import trio
 
@@ -48,6 +51,15 @@ class RuntimeProcess(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class ExecResult:
+    """What a process run in a container did: exit code (None after a timeout) and output."""
+
+    exit_code: int | None
+    output: bytes
+    truncated: bool = False
+
+
 class Runtime(Protocol):
     """What the engine needs from an OCI runtime."""
 
@@ -63,9 +75,15 @@ class Runtime(Protocol):
 
     async def resume(self, container_id: str) -> None: ...
 
+    async def update(self, container_id: str, resources: Mapping[str, Any]) -> None: ...
+
     async def delete(self, container_id: str, *, force: bool = False) -> None: ...
 
     def adopt(self, pid: int) -> RuntimeProcess: ...
+
+    async def exec(
+        self, container_id: str, argv: Sequence[str], *, timeout: float, max_output: int = 4096
+    ) -> ExecResult: ...
 
 
 class StartFailed(RuntimeFailed):
@@ -175,6 +193,15 @@ class RuncRuntime:
     async def pause(self, container_id: str) -> None:
         await self._run(container_id, "pause", container_id)
 
+    async def update(self, container_id: str, resources: Mapping[str, Any]) -> None:
+        """Apply new cgroup limits to a running container (``runc update -r``)."""
+        path = self.log_dir / f"{container_id}.resources.json"
+        path.write_text(json.dumps(resources))
+        try:
+            await self._run(container_id, "update", "--resources", str(path), container_id)
+        finally:
+            path.unlink(missing_ok=True)
+
     async def resume(self, container_id: str) -> None:
         await self._run(container_id, "resume", container_id)
 
@@ -226,3 +253,46 @@ class RuncRuntime:
     def adopt(self, pid: int) -> RuntimeProcess:
         """Watch a process that outlived a previous daemon (not our child)."""
         return WatchedProcess.open(pid, is_child=False)
+
+    async def exec(
+        self, container_id: str, argv: Sequence[str], *, timeout: float, max_output: int = 4096
+    ) -> ExecResult:
+        """Run ``argv`` in the container as its process user, cwd and env (``runc exec``).
+
+        stdout and stderr are captured together; only the first ``max_output``
+        bytes are kept. After ``timeout`` seconds the process is killed and the
+        result has no exit code.
+        """
+        pid_file = self.log_dir / f"{container_id}.exec.{secrets.token_hex(4)}.pid"
+        argv_full = [
+            *self._argv(container_id, "exec", "--pid-file", str(pid_file), container_id),
+            *argv,
+        ]
+        kept = bytearray()
+        truncated = False
+        process = await trio.lowlevel.open_process(
+            argv_full, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        try:
+            with trio.move_on_after(timeout) as scope:
+                assert process.stdout is not None
+                async with process.stdout:
+                    while chunk := await process.stdout.receive_some(65536):
+                        room = max_output - len(kept)
+                        kept += chunk[:room]
+                        truncated = truncated or len(chunk) > room
+                code = await process.wait()
+            if scope.cancelled_caught:
+                with contextlib.suppress(OSError, ValueError):
+                    os.kill(int(pid_file.read_text()), signal.SIGKILL)
+                process.kill()
+                with trio.CancelScope(shield=True):
+                    await process.wait()
+                return ExecResult(None, bytes(kept), truncated)
+        except BaseException:
+            process.kill()
+            raise
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                pid_file.unlink()
+        return ExecResult(code, bytes(kept), truncated)

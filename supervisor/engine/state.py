@@ -76,7 +76,7 @@ def apply(state: State, fact: Fact, change: Change | None = None) -> State:
             return r(
                 state, running=True, paused=False, restarting=False, dead=False,
                 oom_killed=False, error="", exit_code=0, pid=c.pid, pid_start=c.pid_start,
-                started_at=c.now, manually_stopped=False,
+                started_at=c.now, manually_stopped=False, stop_reason="",
             )
         case Fact.START_FAILED:
             # Docker keeps the container created/exited and records why.
