@@ -16,11 +16,10 @@ import platform
 import resource
 import shutil
 import signal
-import sys
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import click
 import trio
 
 from supervisor import __version__, _logging
@@ -40,6 +39,7 @@ from supervisor.events.bus import EventBus
 from supervisor.events.history import EventHistory
 from supervisor.events.model import EventType
 from supervisor.images.store import ImageStore
+from supervisor.logs.options import parse_daemon_log_opts
 
 log = _logging.get_logger("supervisor.daemon")
 
@@ -55,6 +55,7 @@ class DaemonOptions:
     socket_path: Path
     runtime: str = "runc"
     cgroup_parent: str = "/berth"
+    log_opts: Mapping[str, str] = field(default_factory=dict)
 
 
 def socket_path_from_host(host: str) -> Path:
@@ -65,10 +66,10 @@ def socket_path_from_host(host: str) -> Path:
         path = host
     else:
         msg = f"unsupported host {host!r}: only unix:///path sockets are served"
-        raise click.BadParameter(msg)
+        raise SystemExit(msg)
     if not path:
         msg = f"invalid host {host!r}: empty socket path"
-        raise click.BadParameter(msg)
+        raise SystemExit(msg)
     return Path(path)
 
 
@@ -186,7 +187,10 @@ async def serve(options: DaemonOptions) -> None:
             swap_limit_supported=swap_probe is not None and swap_probe.exists(),
         )
         engine = Engine(
-            EngineConfig(paths=paths, cgroup_parent=options.cgroup_parent, init_path=_init_binary()),
+            EngineConfig(
+                paths=paths, cgroup_parent=options.cgroup_parent, init_path=_init_binary(),
+                daemon_log_opts=options.log_opts,
+            ),
             runtime, images, bus, context,
         )
         router = build_router(engine=engine, images=images, bus=bus, version_info=lambda: version_info(runtime.name), daemon_info=lambda: {"DataRoot": str(options.data_root), "CgroupVersion": "2" if layout.version.value == "v2" else "1", "Runtime": runtime.name})
@@ -225,9 +229,14 @@ def run_daemon(
     host: str = DEFAULT_HOST,
     runtime: str = "runc",
     log_level: str = "info",
+    log_opts: tuple[str, ...] = (),
 ) -> None:
     """Run the daemon in the foreground until SIGTERM/SIGINT."""
     _logging.configure(level=log_level)
+    try:
+        daemon_log_opts = parse_daemon_log_opts(log_opts)
+    except BerthError as exc:
+        raise SystemExit(f"berth daemon: --log-opt: {exc.message}") from exc
     if os.geteuid() != 0:
         raise SystemExit("berth daemon must run as root")
     if runtime not in ("runc", "crun"):
@@ -238,28 +247,9 @@ def run_daemon(
         exec_root=Path(exec_root).absolute(),
         socket_path=socket_path_from_host(host),
         runtime=runtime,
+        log_opts=daemon_log_opts,
     )
     try:
         trio.run(serve, options)
     except BerthError as exc:
         raise SystemExit(f"berth daemon: {exc.message}") from exc
-
-
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--data-root", envvar="BERTH_DATA_ROOT", default=DEFAULT_DATA_ROOT, show_default=True, help="Persistent state (containers, images, events).")
-@click.option("--exec-root", default=DEFAULT_EXEC_ROOT, show_default=True, help="Runtime state (runc state, bundles).")
-@click.option("-H", "--host", envvar="BERTH_HOST", default=DEFAULT_HOST, show_default=True, help="API socket, unix:///path.")
-@click.option("--runtime", type=click.Choice(["runc", "crun"]), default="runc", show_default=True, help="OCI runtime binary.")
-@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info", show_default=True)
-def main_command(data_root: str, exec_root: str, host: str, runtime: str, log_level: str) -> None:
-    """berthd: the berth daemon."""
-    run_daemon(data_root, exec_root, host, runtime, log_level)
-
-
-def main() -> None:
-    """Entry point of ``berthd``."""
-    main_command(prog_name="berthd")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

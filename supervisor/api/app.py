@@ -10,6 +10,7 @@ from supervisor.api.routes_containers import ContainerRoutes
 from supervisor.api.routes_events import add_event_routes
 from supervisor.api.routes_images import ImageRoutes
 from supervisor.api.routes_info import add_info_routes
+from supervisor.api.routes_logs import add_log_routes
 from supervisor.api.routes_system import add_system_routes
 
 if TYPE_CHECKING:
@@ -32,4 +33,5 @@ def build_router(
     add_event_routes(router, bus)
     ContainerRoutes(engine, images).add_to(router)
     ImageRoutes(engine, images).add_to(router)
+    add_log_routes(router, engine)
     return router

@@ -11,6 +11,7 @@ import click
 
 from supervisor.cli import containers, images, system
 from supervisor.cli.client import DEFAULT_HOST
+from supervisor.cli.logs import logs_command
 from supervisor.cli.run import create_cmd, run_cmd
 from supervisor.cli.state import BerthGroup, get_state
 
@@ -73,10 +74,22 @@ def cli(ctx: click.Context, host: str, debug: bool) -> None:
     show_default=True,
     help="Set the logging level",
 )
+@click.option(
+    "--log-opt",
+    "log_opts",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Default json-file log option for every container (max-size=20m, max-file=5, compress=true, ...)",
+)
 def daemon_cmd(
-    data_root: str, exec_root: str, daemon_host: str, runtime: str, log_level: str
+    data_root: str,
+    exec_root: str,
+    daemon_host: str,
+    runtime: str,
+    log_level: str,
+    log_opts: tuple[str, ...],
 ) -> None:
-    """Run the berth daemon."""
+    """Run the berth daemon in the foreground (SIGTERM/SIGINT stop it and its containers)."""
     from supervisor.daemon import run_daemon  # lazy: the client never loads trio
 
     run_daemon(
@@ -85,11 +98,19 @@ def daemon_cmd(
         host=daemon_host,
         runtime=runtime,
         log_level=log_level,
+        log_opts=log_opts,
     )
 
 
-for _command in (*containers.COMMANDS, *images.COMMANDS, *system.COMMANDS, create_cmd, run_cmd):
+for _command in (
+    *containers.COMMANDS, *images.COMMANDS, *system.COMMANDS, create_cmd, run_cmd, logs_command,
+):
     cli.add_command(_command)
+
+
+def berthd() -> None:
+    """Entry point of ``berthd``: the same as ``berth daemon``."""
+    daemon_cmd(prog_name="berthd")
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from supervisor._logging import get_logger
 from supervisor.engine.model import ContainerRecord, State
 from supervisor.engine.output import OutputFanout
 from supervisor.engine.runtime import RuntimeProcess
+from supervisor.logs.container_log import ContainerLog
 from supervisor.errors import InvalidArgument
 from supervisor.restart.labels import DEFAULT_TUNING, RestartTuning, parse_restart_labels
 from supervisor.restart.tracker import RestartTracker
@@ -74,8 +75,8 @@ class Container:
         self.backoff_scope: trio.CancelScope | None = None
         # The exec user of the current run, "uid:gid" (health probes run as it).
         self.exec_user = ""
-        # The log store (issue 4 wiring): None for the `none` driver.
-        self.log: object | None = None
+        # The log store: None for the `none` driver.
+        self.log: ContainerLog | None = None
 
     @property
     def id(self) -> str:

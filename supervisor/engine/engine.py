@@ -26,7 +26,7 @@ import os
 import signal as signal_mod
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -41,6 +41,7 @@ from supervisor.engine.model import (
     DEFAULT_STOP_TIMEOUT,
     ContainerRecord,
     ContainerSpec,
+    LogConfig,
     State,
     Status,
 )
@@ -68,6 +69,8 @@ from supervisor.errors import (
 from supervisor.events.bus import EventBus
 from supervisor.events.model import EventType
 from supervisor.images.model import RootfsPlan
+from supervisor.logs.container_log import open_container_log
+from supervisor.logs.options import check_driver, effective_options
 from supervisor.images.rootfs import mount_rootfs, unmount_rootfs
 from supervisor.images.store import ImageStore
 from supervisor.engine.spec import build_resources
@@ -112,6 +115,8 @@ class EngineConfig:
     cgroup_parent: str = "/berth"
     init_path: str | None = None
     default_stop_timeout: int = DEFAULT_STOP_TIMEOUT
+    # `berth daemon --log-opt k=v`: defaults for every container's json-file log.
+    daemon_log_opts: Mapping[str, str] = field(default_factory=dict)
 
 
 class Mounter(Protocol):
@@ -258,6 +263,10 @@ class Engine:
         if not spec.argv:
             msg = "No command specified"
             raise InvalidArgument(msg)
+        driver = check_driver(spec.log_config.type)
+        spec = replace(spec, log_config=LogConfig(
+            driver, effective_options(spec.log_config.config, self.config.daemon_log_opts, driver)
+        ))
         validate_restart_policy(spec.restart_policy, auto_remove=spec.auto_remove)
         parse_restart_labels(spec.labels)
         validate_health_config(spec.healthcheck)
@@ -267,11 +276,21 @@ class Engine:
         record = ContainerRecord(id=cid, name=name, created=_now(), spec=spec)
         await trio.to_thread.run_sync(self.store.create_dir, cid)
         c = Container(record)
+        await self._open_log(c)
         self._containers[cid] = c
         self._names[name] = cid
         self.store.save_nowait(record)
         self._publish(c, "create")
         return c
+
+    async def _open_log(self, c: Container) -> None:
+        """The container's log store: its writer task lives in the engine nursery."""
+        c.log = open_container_log(
+            self.paths.container_dir(c.id), c.record, self.config.daemon_log_opts
+        )
+        if c.log is not None and self._nursery is not None:
+            await self._nursery.start(c.log.run_writer)
+            c.output.add_sink(c.log.sink)
 
     def _check_name_free(self, name: str) -> None:
         owner = self._names.get(name)
@@ -486,7 +505,7 @@ class Engine:
     def _end_of_run_output(self, c: Container, exit_code: int) -> None:
         c.output.end_run()
         if c.log is not None:
-            c.log.end_run()  # type: ignore[attr-defined]
+            c.log.end_run()
         c.notify_exit(exit_code)
 
     def _health_at_exit(self, state: State) -> State:
@@ -584,7 +603,7 @@ class Engine:
         if self.draining:
             return
         if c.log is not None:
-            c.log.stop_following_restarts()  # type: ignore[attr-defined]
+            c.log.stop_following_restarts()
         if not c.state.manually_stopped:
             self._set_state(c, replace(c.state, manually_stopped=True))
 
@@ -745,6 +764,9 @@ class Engine:
                 msg = f"container {c.id} is running"
                 raise Conflict(msg)
             self._apply(c, st.Fact.REMOVING)
+            if c.log is not None:
+                with trio.CancelScope(shield=True):
+                    await c.log.close()
             await self.mounter.unmount(self.paths.rootfs(c.id))
             with trio.CancelScope(shield=True):
                 await trio.to_thread.run_sync(_remove_bundle, self.paths.bundle(c.id))
@@ -813,6 +835,10 @@ class Engine:
         records = await trio.to_thread.run_sync(self.store.load_all)
         for record in records:
             c = Container(record)
+            try:
+                await self._open_log(c)
+            except BerthError as exc:
+                log.error("container log unavailable", container_id=record.id, error=exc.message)
             self._containers[record.id] = c
             self._names[record.name] = record.id
             if record.state.removing:
@@ -858,9 +884,11 @@ class Engine:
             "ResolvConfPath": str(self.paths.resolv_file(c.id)),
             "HostnamePath": str(self.paths.hostname_file(c.id)),
             "HostsPath": str(self.paths.hosts_file(c.id)),
-            "LogPath": str(self.paths.log_file(c.id)),
+            "LogPath": str(c.log.path) if c.log is not None else "",
             "State": state,
         }
+        if c.log is not None:
+            state["LogLinesDropped"] = c.log.dropped
         return extra
 
 

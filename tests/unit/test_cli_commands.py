@@ -547,7 +547,8 @@ def test_daemon_subcommand_passes_options(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setitem(sys.modules, "supervisor.daemon", fake)
     result = CliRunner().invoke(
         cli,
-        ["daemon", "--data-root", "/tmp/d", "--runtime", "crun", "--log-level", "debug"],
+        ["daemon", "--data-root", "/tmp/d", "--runtime", "crun", "--log-level", "debug",
+         "--log-opt", "max-size=1m", "--log-opt", "max-file=2"],
         obj=CliState(environ={}),
         env={"BERTH_HOST": "unix:///tmp/b.sock"},
     )
@@ -558,4 +559,5 @@ def test_daemon_subcommand_passes_options(monkeypatch: pytest.MonkeyPatch) -> No
         "host": "unix:///tmp/b.sock",
         "runtime": "crun",
         "log_level": "debug",
+        "log_opts": ("max-size=1m", "max-file=2"),
     }
