@@ -24,7 +24,8 @@ import trio
 
 from supervisor import __version__, _logging
 from supervisor.api.app import build_router
-from supervisor.api.http import serve_unix
+from supervisor.api.app import metrics_router
+from supervisor.api.http import serve_tcp, serve_unix
 from supervisor.engine.cgroups import detect_layout, swap_limit_probe
 from supervisor.engine.defaults import ALL_CAPABILITIES, RLIMIT_NUMBERS
 
@@ -40,6 +41,7 @@ from supervisor.events.history import EventHistory
 from supervisor.events.model import EventType
 from supervisor.images.store import ImageStore
 from supervisor.logs.options import parse_daemon_log_opts
+from supervisor.stats.sampler import StatsSampler, Target
 
 log = _logging.get_logger("supervisor.daemon")
 
@@ -56,6 +58,8 @@ class DaemonOptions:
     runtime: str = "runc"
     cgroup_parent: str = "/berth"
     log_opts: Mapping[str, str] = field(default_factory=dict)
+    metrics_addr: tuple[str, int] | None = None
+    stats_interval: float = 1.0
 
 
 def socket_path_from_host(host: str) -> Path:
@@ -71,6 +75,27 @@ def socket_path_from_host(host: str) -> Path:
         msg = f"invalid host {host!r}: empty socket path"
         raise SystemExit(msg)
     return Path(path)
+
+
+def _stats_targets(engine: Engine) -> list[Target]:
+    """What the stats sampler reads each tick: every running container's cgroup and init."""
+    return [
+        Target(
+            c.id, c.name, c.record.spec.image, f"{engine.config.cgroup_parent}/{c.id}",
+            c.state.pid, c.record.spec.resources.memory,
+        )
+        for c in engine.list()
+        if c.state.running and c.state.pid
+    ]
+
+
+def parse_metrics_addr(value: str) -> tuple[str, int]:
+    """``127.0.0.1:9323`` → (host, port); refuses anything else with a clear message."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        msg = f"invalid --metrics-addr {value!r}: expected HOST:PORT, e.g. 127.0.0.1:9323"
+        raise SystemExit(msg)
+    return host.strip("[]"), int(port)
 
 
 def _lock_data_root(data_root: Path) -> int:
@@ -193,10 +218,28 @@ async def serve(options: DaemonOptions) -> None:
             ),
             runtime, images, bus, context,
         )
-        router = build_router(engine=engine, images=images, bus=bus, version_info=lambda: version_info(runtime.name), daemon_info=lambda: {"DataRoot": str(options.data_root), "CgroupVersion": "2" if layout.version.value == "v2" else "1", "Runtime": runtime.name})
+        sampler = StatsSampler(
+            lambda: _stats_targets(engine), layout,
+            interval=options.stats_interval, on_oom=engine.note_oom,
+        )
+        engine.exit_hook = sampler.check_oom
+        engine.remove_hook = sampler.forget
+        facts = {
+            "DataRoot": str(options.data_root),
+            "CgroupVersion": "2" if layout.version.is_v2 else "1",
+            "Runtime": runtime.name,
+        }
+        router = build_router(
+            engine=engine, images=images, bus=bus, sampler=sampler,
+            version_info=lambda: version_info(runtime.name), daemon_info=lambda: facts,
+        )
         async with trio.open_nursery() as root:
             await root.start(history.run_writer)
             await root.start(engine.run)
+            await root.start(sampler.run)
+            if options.metrics_addr is not None:
+                host, port = options.metrics_addr
+                await root.start(serve_tcp, host, port, metrics_router(router))
             api_scope = trio.CancelScope()
             await root.start(_started_api, api_scope, str(options.socket_path), router)
             bus.publish(EventType.DAEMON, "start", "berth", {"name": platform.node()})
@@ -230,6 +273,8 @@ def run_daemon(
     runtime: str = "runc",
     log_level: str = "info",
     log_opts: tuple[str, ...] = (),
+    metrics_addr: str | None = None,
+    stats_interval: float = 1.0,
 ) -> None:
     """Run the daemon in the foreground until SIGTERM/SIGINT."""
     _logging.configure(level=log_level)
@@ -248,6 +293,8 @@ def run_daemon(
         socket_path=socket_path_from_host(host),
         runtime=runtime,
         log_opts=daemon_log_opts,
+        metrics_addr=parse_metrics_addr(metrics_addr) if metrics_addr else None,
+        stats_interval=stats_interval,
     )
     try:
         trio.run(serve, options)

@@ -11,12 +11,14 @@ from supervisor.api.routes_events import add_event_routes
 from supervisor.api.routes_images import ImageRoutes
 from supervisor.api.routes_info import add_info_routes
 from supervisor.api.routes_logs import add_log_routes
+from supervisor.api.routes_stats import add_stats_routes
 from supervisor.api.routes_system import add_system_routes
 
 if TYPE_CHECKING:
     from supervisor.engine.engine import Engine
     from supervisor.events.bus import EventBus
     from supervisor.images.store import ImageStore
+    from supervisor.stats.sampler import StatsSampler
 
 
 def build_router(
@@ -24,6 +26,7 @@ def build_router(
     engine: Engine,
     images: ImageStore,
     bus: EventBus,
+    sampler: StatsSampler | None = None,
     version_info: Callable[[], dict[str, Any]],
     daemon_info: Callable[[], Mapping[str, str]],
 ) -> Router:
@@ -34,4 +37,15 @@ def build_router(
     ContainerRoutes(engine, images).add_to(router)
     ImageRoutes(engine, images).add_to(router)
     add_log_routes(router, engine)
+    if sampler is not None:
+        add_stats_routes(router, engine, sampler)
+    return router
+
+
+def metrics_router(api: Router) -> Router:
+    """A router with only ``GET /metrics`` of ``api``, for ``--metrics-addr`` over TCP."""
+    router = Router()
+    for route in api.routes():
+        if route.pattern == r"/metrics":
+            router.add(route.method, route.pattern, route.handler)
     return router

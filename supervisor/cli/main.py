@@ -11,6 +11,7 @@ import click
 
 from supervisor.cli import containers, images, system
 from supervisor.cli.client import DEFAULT_HOST
+from supervisor.cli import stats
 from supervisor.cli.logs import logs_command
 from supervisor.cli.run import create_cmd, run_cmd
 from supervisor.cli.state import BerthGroup, get_state
@@ -81,6 +82,19 @@ def cli(ctx: click.Context, host: str, debug: bool) -> None:
     metavar="KEY=VALUE",
     help="Default json-file log option for every container (max-size=20m, max-file=5, compress=true, ...)",
 )
+@click.option(
+    "--metrics-addr",
+    metavar="HOST:PORT",
+    default=None,
+    help="Also serve Prometheus /metrics over TCP here (e.g. 127.0.0.1:9323)",
+)
+@click.option(
+    "--stats-interval",
+    type=click.FloatRange(min=0.1),
+    default=1.0,
+    show_default=True,
+    help="Seconds between stats samples of every container",
+)
 def daemon_cmd(
     data_root: str,
     exec_root: str,
@@ -88,6 +102,8 @@ def daemon_cmd(
     runtime: str,
     log_level: str,
     log_opts: tuple[str, ...],
+    metrics_addr: str | None,
+    stats_interval: float,
 ) -> None:
     """Run the berth daemon in the foreground (SIGTERM/SIGINT stop it and its containers)."""
     from supervisor.daemon import run_daemon  # lazy: the client never loads trio
@@ -99,11 +115,14 @@ def daemon_cmd(
         runtime=runtime,
         log_level=log_level,
         log_opts=log_opts,
+        metrics_addr=metrics_addr,
+        stats_interval=stats_interval,
     )
 
 
 for _command in (
     *containers.COMMANDS, *images.COMMANDS, *system.COMMANDS, create_cmd, run_cmd, logs_command,
+    *stats.COMMANDS,
 ):
     cli.add_command(_command)
 

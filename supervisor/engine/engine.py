@@ -25,7 +25,7 @@ import math
 import os
 import signal as signal_mod
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -161,6 +161,10 @@ class Engine:
         self._names: dict[str, str] = {}
         self._nursery: trio.Nursery | None = None
         self.draining = False
+        # Called with the container id after each exit, before the cgroup goes (stats' OOM check).
+        self.exit_hook: Callable[[str], Awaitable[None]] | None = None
+        # Called with the container id when it is removed.
+        self.remove_hook: Callable[[str], None] | None = None
 
     # --- service ---------------------------------------------------------------
 
@@ -493,8 +497,20 @@ class Engine:
                     self._record_exit(c, 255, trio.current_time() - started, "daemon stopped")
         return (255 if exit_code is None else exit_code), trio.current_time() - started
 
+    def note_oom(self, container_id: str) -> None:
+        """The kernel's OOM killer struck in this container's cgroup: State.OOMKilled, ``oom``."""
+        c = self._containers.get(container_id)
+        if c is None:
+            return
+        if not c.state.oom_killed:
+            self._set_state(c, replace(c.state, oom_killed=True))
+        self._publish(c, "oom")
+
     async def _cleanup_run(self, c: Container) -> None:
         """Release what a run held: stdin, the runtime's state and cgroups, the rootfs mount."""
+        if self.exit_hook is not None:
+            # A last look at the cgroup before runc removes it (an OOM right before exit).
+            await self.exit_hook(c.id)
         if c.stdin is not None:
             with contextlib.suppress(OSError, trio.ClosedResourceError):
                 await c.stdin.aclose()
@@ -775,6 +791,8 @@ class Engine:
             self.store.forget_nowait(c.id)
             self._publish(c, "destroy")
             c.notify_removed()
+            if self.remove_hook is not None:
+                self.remove_hook(c.id)
 
     async def update(self, c: Container, spec: ContainerSpec) -> None:
         """``docker update``: new resources (applied live to a running container) and policy."""
