@@ -23,13 +23,10 @@ from pathlib import Path
 import trio
 
 from supervisor import __version__, _logging
-from supervisor.api.app import build_router
-from supervisor.api.app import metrics_router
+from supervisor.api.app import build_router, metrics_router
 from supervisor.api.http import serve_tcp, serve_unix
 from supervisor.engine.cgroups import detect_layout, swap_limit_probe
 from supervisor.engine.defaults import ALL_CAPABILITIES, RLIMIT_NUMBERS
-
-CAPABILITY_BITS = {name: bit for bit, name in enumerate(ALL_CAPABILITIES)}
 from supervisor.engine.engine import Engine, EngineConfig
 from supervisor.engine.paths import EnginePaths
 from supervisor.engine.prepare import BundleContext
@@ -45,6 +42,7 @@ from supervisor.stats.sampler import StatsSampler, Target
 
 log = _logging.get_logger("supervisor.daemon")
 
+CAPABILITY_BITS = {name: bit for bit, name in enumerate(ALL_CAPABILITIES)}
 DEFAULT_DATA_ROOT = "/var/lib/berth"
 DEFAULT_EXEC_ROOT = "/run/berth"
 DEFAULT_HOST = "unix:///run/berth/berth.sock"
@@ -193,9 +191,11 @@ async def serve(options: DaemonOptions) -> None:
         directory.mkdir(parents=True, exist_ok=True, mode=0o711)
     lock_fd = _lock_data_root(options.data_root)
     try:
-        mountinfo = Path("/proc/self/mountinfo").read_text()
-        own_cgroup = Path("/proc/self/cgroup").read_text()
-        layout = detect_layout(mountinfo, own_cgroup)
+        layout = await trio.to_thread.run_sync(
+            lambda: detect_layout(
+                Path("/proc/self/mountinfo").read_text(), Path("/proc/self/cgroup").read_text()
+            )
+        )
         history = EventHistory(paths.events)
         await trio.to_thread.run_sync(history.load)
         bus = EventBus(history=history)
@@ -281,9 +281,11 @@ def run_daemon(
     try:
         daemon_log_opts = parse_daemon_log_opts(log_opts)
     except BerthError as exc:
-        raise SystemExit(f"berth daemon: --log-opt: {exc.message}") from exc
+        msg = f"berth daemon: --log-opt: {exc.message}"
+        raise SystemExit(msg) from exc
     if os.geteuid() != 0:
-        raise SystemExit("berth daemon must run as root")
+        msg = "berth daemon must run as root"
+        raise SystemExit(msg)
     if runtime not in ("runc", "crun"):
         msg = f"unknown runtime {runtime!r}: use runc or crun"
         raise SystemExit(msg)
@@ -299,4 +301,5 @@ def run_daemon(
     try:
         trio.run(serve, options)
     except BerthError as exc:
-        raise SystemExit(f"berth daemon: {exc.message}") from exc
+        msg_0 = f"berth daemon: {exc.message}"
+        raise SystemExit(msg_0) from exc

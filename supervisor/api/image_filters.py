@@ -18,7 +18,7 @@ KEYS = frozenset({"reference", "dangling", "label", "before", "since"})
 
 
 def _familiar_forms(tag: str) -> tuple[str, ...]:
-    repo, _, version = tag.rpartition(":")
+    repo, _, _tag = tag.rpartition(":")
     if not repo:
         return (tag,)
     return (tag, repo)

@@ -77,11 +77,13 @@ class ContainerRoutes:
         name = req.query_str("name") or None
         image_ref = body.get("Image")
         if not isinstance(image_ref, str) or not image_ref:
-            raise InvalidArgument("config cannot be empty in order to create a container")
+            msg = "config cannot be empty in order to create a container"
+            raise InvalidArgument(msg)
         try:
             image = self.images.resolve(image_ref)
         except ImageNotFound as exc:
-            raise ImageNotFound(f"No such image: {image_ref}") from exc
+            msg = f"No such image: {image_ref}"
+            raise ImageNotFound(msg) from exc
         spec = parse_create(body, image, name=name)
         container = await self.engine.create(spec, name)
         return Response.json({"Id": container.id, "Warnings": []}, status=201)
@@ -177,13 +179,15 @@ class ContainerRoutes:
     async def rename(self, req: Request) -> Response:
         name = req.query_str("name")
         if not name:
-            raise InvalidArgument("Neither old nor new names may be empty")
+            msg = "Neither old nor new names may be empty"
+            raise InvalidArgument(msg)
         self.engine.rename(req.params["id"], name)
         return Response.empty(204)
 
     async def remove(self, req: Request) -> Response:
         if req.query_bool("link"):
-            raise InvalidArgument("Conflict, cannot remove the default link name of the container")
+            msg = "Conflict, cannot remove the default link name of the container"
+            raise InvalidArgument(msg)
         with trio.CancelScope(shield=True):
             await self.engine.remove(req.params["id"], force=req.query_bool("force"))
         return Response.empty(204)

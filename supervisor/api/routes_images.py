@@ -40,7 +40,8 @@ class ImageRoutes:
         source = req.query_str("fromSrc")
         from_image = req.query_str("fromImage")
         if source is None and from_image is None:
-            raise InvalidArgument("either fromSrc or fromImage must be set")
+            msg = "either fromSrc or fromImage must be set"
+            raise InvalidArgument(msg)
         if source is None:
             tag = req.query_str("tag") or ""
             ref = f"{from_image}:{tag}" if tag and "@" not in str(from_image) else str(from_image)
@@ -57,7 +58,8 @@ class ImageRoutes:
             await stream.send(json.dumps({"status": f"Digest: {image.id}"}).encode() + b"\r\n")
             return None
         if source != "-":
-            raise InvalidArgument("only fromSrc=- (the request body) is supported for import")
+            msg_0 = "only fromSrc=- (the request body) is supported for import"
+            raise InvalidArgument(msg_0)
         repo = req.query_str("repo") or ""
         tag = req.query_str("tag") or ""
         reference = None
@@ -88,7 +90,8 @@ class ImageRoutes:
     async def tag(self, req: Request) -> Response:
         repo = req.query_str("repo")
         if not repo:
-            raise InvalidArgument("repository name must have at least one component")
+            msg = "repository name must have at least one component"
+            raise InvalidArgument(msg)
         image = self.images.resolve(req.params["name"])
         tag = req.query_str("tag") or "latest"
         await self.images.tag(req.params["name"], repo, tag)

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import click
 
-from supervisor.cli import containers, images, system
+from supervisor.cli import containers, images, stats, system
 from supervisor.cli.client import DEFAULT_HOST
-from supervisor.cli import stats
 from supervisor.cli.logs import logs_command
 from supervisor.cli.run import create_cmd, run_cmd
 from supervisor.cli.state import BerthGroup, get_state

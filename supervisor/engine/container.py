@@ -15,8 +15,8 @@ from supervisor._logging import get_logger
 from supervisor.engine.model import ContainerRecord, State
 from supervisor.engine.output import OutputFanout
 from supervisor.engine.runtime import RuntimeProcess
-from supervisor.logs.container_log import ContainerLog
 from supervisor.errors import InvalidArgument
+from supervisor.logs.container_log import ContainerLog
 from supervisor.restart.labels import DEFAULT_TUNING, RestartTuning, parse_restart_labels
 from supervisor.restart.tracker import RestartTracker
 

@@ -37,6 +37,12 @@ from supervisor.engine import lookup
 from supervisor.engine import state as st
 from supervisor.engine.cgroups import container_cgroup_dirs
 from supervisor.engine.container import Container, ExitWaiter
+from supervisor.engine.health_task import (
+    health_json,
+    health_state_from_model,
+    health_state_to_model,
+    run_health_checks,
+)
 from supervisor.engine.model import (
     DEFAULT_STOP_TIMEOUT,
     ContainerRecord,
@@ -51,13 +57,8 @@ from supervisor.engine.prepare import BundleContext, prepare_bundle
 from supervisor.engine.process import process_start_time
 from supervisor.engine.runtime import Runtime, StartFailed, Stdio
 from supervisor.engine.signals import parse_signal
+from supervisor.engine.spec import build_resources
 from supervisor.engine.store import ContainerStore
-from supervisor.engine.health_task import (
-    health_json,
-    health_state_from_model,
-    health_state_to_model,
-    run_health_checks,
-)
 from supervisor.errors import (
     BerthError,
     Conflict,
@@ -69,20 +70,19 @@ from supervisor.errors import (
 from supervisor.events.bus import EventBus
 from supervisor.events.model import EventType
 from supervisor.images.model import RootfsPlan
-from supervisor.logs.container_log import open_container_log
-from supervisor.logs.options import check_driver, effective_options
 from supervisor.images.rootfs import mount_rootfs, unmount_rootfs
 from supervisor.images.store import ImageStore
-from supervisor.engine.spec import build_resources
+from supervisor.logs.container_log import open_container_log
+from supervisor.logs.options import check_driver, effective_options
 from supervisor.restart.boot import should_start_at_boot
-from supervisor.restart.labels import parse_restart_labels
-from supervisor.restart.policy import validate_restart_policy
 from supervisor.restart.health import (
     EffectiveHealth,
     health_config_effective,
     on_container_started,
     validate_health_config,
 )
+from supervisor.restart.labels import parse_restart_labels
+from supervisor.restart.policy import validate_restart_policy
 from supervisor.restart.tracker import Decision, GiveUp, Reason, RestartAfter, Stay
 
 log = get_logger(__name__)
@@ -258,7 +258,8 @@ class Engine:
     async def create(self, spec: ContainerSpec, name: str | None = None) -> Container:
         """Register a new container; nothing runs until ``start``."""
         if self.draining:
-            raise Unavailable("the daemon is shutting down")
+            msg = "the daemon is shutting down"
+            raise Unavailable(msg)
         if name:
             name = lookup.normalize_name(name)
             self._check_name_free(name)
@@ -317,13 +318,16 @@ class Engine:
     async def start_container(self, c: Container, *, api: bool = True) -> None:
         """Start ``c`` (an API start or restart clears its restart state, as Docker does)."""
         if self.draining or self._nursery is None:
-            raise Unavailable("the daemon is shutting down")
+            msg = "the daemon is shutting down"
+            raise Unavailable(msg)
         async with c.lock:
             status = c.state.status
             if status is Status.PAUSED:
-                raise Conflict("cannot start a paused container, try unpause instead")
+                msg = "cannot start a paused container, try unpause instead"
+                raise Conflict(msg)
             if status in (Status.RUNNING, Status.RESTARTING):
-                raise NotModified("container already started")
+                msg = "container already started"
+                raise NotModified(msg)
             if status in (Status.REMOVING, Status.DEAD):
                 msg = f"container {c.id} is marked for removal and cannot be started"
                 raise Conflict(msg)
@@ -602,7 +606,8 @@ class Engine:
             self._publish(c, "stop")
             return
         if not c.state.running or c.process is None:
-            raise NotModified("container already stopped")
+            msg = "container already stopped"
+            raise NotModified(msg)
         sig, wait = self._stop_params(c, timeout, signal)
         self._mark_manual_stop(c)
         await self._stop_run(c, sig, wait)
@@ -649,7 +654,8 @@ class Engine:
         with trio.move_on_after(KILL_WAIT):
             await exited.wait()
         if not exited.is_set():
-            raise RuntimeFailed("tried to kill container, but did not receive an exit event")
+            msg = "tried to kill container, but did not receive an exit event"
+            raise RuntimeFailed(msg)
 
     async def restart_unhealthy(self, c: Container) -> None:
         """berth.restart-on-unhealthy: end this run; the restart tracker restarts it."""
@@ -811,7 +817,7 @@ class Engine:
         c = self.get(ref)
         name = lookup.normalize_name(new_name)
         if name == c.name:
-            msg = f"Renaming a container with the same name as its current name"
+            msg = "Renaming a container with the same name as its current name"
             raise InvalidArgument(msg)
         self._check_name_free(name)
         old = c.name

@@ -127,7 +127,8 @@ class FakeRuntime:
         self.calls.append(("start", container_id))
         process = self.created.get(container_id)
         if process is None:
-            raise NotFound(f"container {container_id} does not exist")
+            msg = f"container {container_id} does not exist"
+            raise NotFound(msg)
         if process.program.fail_start:
             raise StartFailed(process.program.fail_start, 127)
         await trio.lowlevel.checkpoint()

@@ -58,10 +58,23 @@ def _etc_dir(plan: RootfsPlan, rootfs: Path) -> Path:
 
 
 def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.chmod(tmp, 0o644)
-    os.rename(tmp, path)
+    """Write a generated /etc file only if it changed.
+
+    These files are bind-mounted into a running container, so they are
+    rewritten in place (a rename would leave the container on the old inode,
+    as Docker's do). A start that changes nothing writes nothing.
+    """
+    data = text.encode()
+    try:
+        if path.read_bytes() == data:
+            return
+    except FileNotFoundError:
+        pass
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
 
 
 def prepare_bundle(

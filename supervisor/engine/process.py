@@ -93,7 +93,8 @@ class WatchedProcess:
         code: int | None = None
         if self.is_child:
             try:
-                _, status = os.waitpid(self.pid, 0)
+                # The pidfd is readable: the process has exited, waitpid returns at once.
+                _, status = os.waitpid(self.pid, 0)  # noqa: ASYNC222
                 code = exit_code_from_status(status)
             except ChildProcessError:
                 log.warning("exit status lost: not our child", pid=self.pid)
