@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import signal as signal_mod
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -39,9 +38,6 @@ from supervisor.engine.cgroups import container_cgroup_dirs
 from supervisor.engine.container import Container, ExitWaiter
 from supervisor.engine.health_task import (
     health_json,
-    health_state_from_model,
-    health_state_to_model,
-    run_health_checks,
 )
 from supervisor.engine.model import (
     DEFAULT_STOP_TIMEOUT,
@@ -51,11 +47,11 @@ from supervisor.engine.model import (
     State,
     Status,
 )
-from supervisor.engine.output import STDERR, STDOUT, open_pipe
 from supervisor.engine.paths import EnginePaths
-from supervisor.engine.prepare import BundleContext, prepare_bundle
+from supervisor.engine.prepare import BundleContext
 from supervisor.engine.process import process_start_time
-from supervisor.engine.runtime import Runtime, StartFailed, Stdio
+from supervisor.engine.runs import KILL_WAIT, RunsMixin
+from supervisor.engine.runtime import Runtime
 from supervisor.engine.signals import parse_signal
 from supervisor.engine.spec import build_resources
 from supervisor.engine.store import ContainerStore
@@ -76,35 +72,18 @@ from supervisor.logs.container_log import open_container_log
 from supervisor.logs.options import check_driver, effective_options
 from supervisor.restart.boot import should_start_at_boot
 from supervisor.restart.health import (
-    EffectiveHealth,
-    health_config_effective,
-    on_container_started,
     validate_health_config,
 )
 from supervisor.restart.labels import parse_restart_labels
 from supervisor.restart.policy import validate_restart_policy
-from supervisor.restart.tracker import Decision, GiveUp, Reason, RestartAfter, Stay
 
 log = get_logger(__name__)
 
-KILL_WAIT = 10.0
 WAIT_CONDITIONS = ("not-running", "next-exit", "removed")
 
 
 def _now() -> int:
     return time.time_ns()
-
-
-def _stop_reason(decision: Decision, manually_stopped: bool) -> str:
-    """What inspect says about why the container is not running any more."""
-    if isinstance(decision, GiveUp):
-        reason = decision.reason.describe()
-        return f"{reason}: {decision.message}" if decision.message else reason
-    if isinstance(decision, Stay):
-        if manually_stopped and decision.reason in (Reason.POLICY_NO, Reason.EXIT_SUCCESS):
-            return Reason.MANUALLY_STOPPED.describe()
-        return decision.reason.describe()
-    return ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +116,7 @@ class OverlayMounter:
         await unmount_rootfs(target)
 
 
-class Engine:
+class Engine(RunsMixin):
     """Creates, runs, stops and removes containers; the API's one entry point."""
 
     def __init__(
@@ -348,241 +327,6 @@ class Engine:
             with contextlib.suppress(BerthError):
                 await self._remove(c)
         raise error
-
-    async def _launch(self, c: Container) -> tuple[Any, int, int]:
-        """Mount, write the bundle, runtime create + start. Cleans up after itself on failure."""
-        cid = c.id
-        spec = c.record.spec
-        image = self.images.resolve(spec.image_id or spec.image)
-        plan = self.images.rootfs_plan(image)
-        rootfs = self.paths.rootfs(cid)
-        fds: list[int] = []
-        mounted = False
-        try:
-            await self.mounter.mount(plan, upper=self.paths.upper(cid), work=self.paths.work(cid), target=rootfs)
-            mounted = True
-            await trio.to_thread.run_sync(
-                prepare_bundle, c.record, plan, self.paths, self.bundle_context, self.config
-            )
-            out_r, out_w = open_pipe()
-            err_r, err_w = open_pipe()
-            fds += [out_r, out_w, err_r, err_w]
-            if spec.open_stdin:
-                in_r, in_w = open_pipe()
-                fds += [in_r, in_w]
-            else:
-                in_r = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
-                in_w = -1
-                fds.append(in_r)
-            process = await self.runtime.create(
-                cid, self.paths.bundle(cid), Stdio(stdin=in_r, stdout=out_w, stderr=err_w)
-            )
-            # The child holds its copies now; ours must go or the pipes never reach EOF.
-            for fd in (in_r, out_w, err_w):
-                os.close(fd)
-                fds.remove(fd)
-            try:
-                await self.runtime.start(cid)
-            except BaseException:
-                with trio.CancelScope(shield=True), trio.move_on_after(KILL_WAIT):
-                    process.send_signal(signal_mod.SIGKILL)
-                    await process.wait()
-                    await self.runtime.delete(cid, force=True)
-                raise
-            if in_w >= 0:
-                c.stdin = trio.lowlevel.FdStream(in_w)
-                fds.remove(in_w)
-            fds.remove(out_r)
-            fds.remove(err_r)
-            return process, out_r, err_r
-        except BaseException:
-            for fd in fds:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-            if mounted:
-                with trio.CancelScope(shield=True):
-                    await self.mounter.unmount(rootfs)
-            raise
-
-    async def _supervise(self, c: Container, *, task_status: trio.TaskStatus[None]) -> None:
-        """A container's life from its start to its last exit, restarts included.
-
-        The first launch happens before ``task_status.started()`` so that its
-        failure reaches the API caller. Every exit is fed to the restart
-        tracker; its decision is applied here: record the exit and end, or
-        record "restarting", sleep the backoff (a stop/kill/rm cancels it) and
-        launch again.
-        """
-        try:
-            launched = await self._launch(c)
-        except StartFailed as exc:
-            self._apply(c, st.Fact.START_FAILED, now=_now(), error=exc.message, exit_code=exc.exit_code)
-            self._set_state(c, replace(c.state, stop_reason=f"start failed: {exc.message}"))
-            raise
-        except BerthError as exc:
-            self._apply(c, st.Fact.START_FAILED, now=_now(), error=exc.message, exit_code=128)
-            self._set_state(c, replace(c.state, stop_reason=f"start failed: {exc.message}"))
-            raise
-        c.run_done = trio.Event()
-        try:
-            self._began_run(c, launched)
-            task_status.started()
-            while True:
-                exit_code, duration = await self._run_until_exit(c, launched)
-                with trio.CancelScope(shield=True):
-                    await self._cleanup_run(c)
-                decision = c.tracker.on_exit(
-                    trio.current_time(), exit_code, duration,
-                    manually_stopped=c.state.manually_stopped, daemon_shutting_down=self.draining,
-                )
-                if not isinstance(decision, RestartAfter):
-                    self._record_exit(
-                        c, exit_code, duration, _stop_reason(decision, c.state.manually_stopped)
-                    )
-                    break
-                self._record_restarting(c, exit_code, duration)
-                relaunched = await self._restart_after(c, decision.delay)
-                if relaunched is None:
-                    break
-                launched = relaunched
-                self._began_run(c, launched)
-        finally:
-            c.run_done.set()
-        if c.record.spec.auto_remove and not c.restarting_by_api and not self.draining:
-            try:
-                await self._remove(c)
-            except BerthError as exc:
-                log.error("auto-remove failed", container_id=c.id, error=exc.message)
-
-    def _began_run(self, c: Container, launched: tuple[Any, int, int]) -> None:
-        process = launched[0]
-        c.process = process
-        c.stopping = False
-        c.exited = trio.Event()
-        c.run_started = trio.current_time()
-        state = st.apply(
-            c.state, st.Fact.STARTED,
-            st.Change(now=_now(), pid=process.pid, pid_start=process_start_time(process.pid)),
-        )
-        health = self._health_config(c)
-        if health is not None:
-            state = replace(state, health=health_state_to_model(on_container_started(
-                health_state_from_model(state.health)
-            )))
-        self._set_state(c, replace(state, restart_count=c.tracker.restart_count))
-        self._publish(c, "start")
-
-    async def _run_until_exit(self, c: Container, launched: tuple[Any, int, int]) -> tuple[int, float]:
-        """Pump the output and run the health checks until the init exits."""
-        process, out_r, err_r = launched
-        started = trio.current_time()
-        exit_code: int | None = None
-        health = self._health_config(c)
-        try:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(c.output.pump, out_r, STDOUT)
-                nursery.start_soon(c.output.pump, err_r, STDERR)
-                probes = trio.CancelScope()
-                if health is not None:
-                    nursery.start_soon(run_health_checks, self, c, health, probes)
-                exit_code = await process.wait()
-                probes.cancel()
-                # Give the pipes two seconds to drain (Docker waits the same), then stop reading.
-                nursery.cancel_scope.deadline = trio.current_time() + 2
-        finally:
-            with trio.CancelScope(shield=True):
-                if exit_code is None and process.send_signal(signal_mod.SIGKILL):
-                    with trio.move_on_after(KILL_WAIT):
-                        exit_code = await process.wait()
-                process.close()
-                c.process = None
-                if exit_code is None:
-                    await self._cleanup_run(c)
-                    self._record_exit(c, 255, trio.current_time() - started, "daemon stopped")
-        return (255 if exit_code is None else exit_code), trio.current_time() - started
-
-    def note_oom(self, container_id: str) -> None:
-        """The kernel's OOM killer struck in this container's cgroup: State.OOMKilled, ``oom``."""
-        c = self._containers.get(container_id)
-        if c is None:
-            return
-        if not c.state.oom_killed:
-            self._set_state(c, replace(c.state, oom_killed=True))
-        self._publish(c, "oom")
-
-    async def _cleanup_run(self, c: Container) -> None:
-        """Release what a run held: stdin, the runtime's state and cgroups, the rootfs mount."""
-        if self.exit_hook is not None:
-            # A last look at the cgroup before runc removes it (an OOM right before exit).
-            await self.exit_hook(c.id)
-        if c.stdin is not None:
-            with contextlib.suppress(OSError, trio.ClosedResourceError):
-                await c.stdin.aclose()
-            c.stdin = None
-        await self.runtime.delete(c.id, force=True)
-        await self.mounter.unmount(self.paths.rootfs(c.id))
-
-    def _end_of_run_output(self, c: Container, exit_code: int) -> None:
-        c.output.end_run()
-        if c.log is not None:
-            c.log.end_run()
-        c.notify_exit(exit_code)
-
-    def _health_at_exit(self, state: State) -> State:
-        if state.health is None:
-            return state
-        # Docker's compatibility quirk: a stopped monitor reads as unhealthy (no event).
-        return replace(state, health=replace(state.health, status="unhealthy"))
-
-    def _record_exit(self, c: Container, exit_code: int, duration: float, reason: str) -> None:
-        if not c.state.running:
-            return
-        state = st.apply(c.state, st.Fact.EXITED, st.Change(now=_now(), exit_code=exit_code))
-        self._set_state(c, replace(self._health_at_exit(state), stop_reason=reason))
-        self._publish(c, "die", exitCode=str(exit_code), execDuration=str(int(duration)))
-        self._end_of_run_output(c, exit_code)
-        c.exited.set()
-
-    def _record_restarting(self, c: Container, exit_code: int, duration: float) -> None:
-        state = st.apply(c.state, st.Fact.RESTARTING, st.Change(now=_now(), exit_code=exit_code))
-        self._set_state(
-            c, replace(self._health_at_exit(state), restart_count=c.tracker.restart_count)
-        )
-        self._publish(c, "die", exitCode=str(exit_code), execDuration=str(int(duration)))
-        self._end_of_run_output(c, exit_code)
-        c.exited.set()
-
-    async def _restart_after(self, c: Container, delay: float) -> tuple[Any, int, int] | None:
-        """Sleep the backoff, then launch again; None if cancelled or given up (state recorded)."""
-        while True:
-            with trio.CancelScope() as scope:
-                c.backoff_scope = scope
-                await trio.sleep(delay)
-            c.backoff_scope = None
-            if scope.cancelled_caught or c.tracker.cancelled or self.draining:
-                reason = "daemon shutting down" if self.draining else "stopped by hand"
-                self._settle_restarting(c, reason)
-                return None
-            try:
-                return await self._launch(c)
-            except BerthError as exc:
-                log.error("restart failed", container_id=c.id, error=exc.message)
-                self._set_state(c, replace(c.state, error=exc.message))
-                decision = c.tracker.on_start_failed(trio.current_time())
-                if not isinstance(decision, RestartAfter):
-                    self._settle_restarting(c, f"start failed: {exc.message}")
-                    return None
-                self._set_state(c, replace(c.state, restart_count=c.tracker.restart_count))
-                delay = decision.delay
-
-    def _settle_restarting(self, c: Container, reason: str) -> None:
-        """A restart that will not happen: restarting → exited, keeping the last exit code."""
-        state = st.apply(c.state, st.Fact.EXITED, st.Change(now=_now(), exit_code=c.state.exit_code))
-        self._set_state(c, replace(state, stop_reason=reason))
-
-    def _health_config(self, c: Container) -> EffectiveHealth | None:
-        spec = c.record.spec
-        return health_config_effective(spec.healthcheck, spec.shell)
 
     # --- stop / kill ------------------------------------------------------------------
 
