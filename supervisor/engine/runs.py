@@ -40,6 +40,7 @@ from supervisor.engine.process import process_start_time
 from supervisor.engine.runtime import StartFailed, Stdio
 from supervisor.errors import (
     BerthError,
+    RuntimeFailed,
 )
 from supervisor.restart.health import (
     EffectiveHealth,
@@ -165,29 +166,29 @@ class RunsMixin:
             self._apply(c, st.Fact.START_FAILED, now=_now(), error=exc.message, exit_code=128)
             self._set_state(c, replace(c.state, stop_reason=f"start failed: {exc.message}"))
             raise
+        except Exception as exc:
+            # A bug or an unexpected OS error: this container fails, the daemon does not.
+            log.exception("container start failed unexpectedly", container_id=c.id)
+            message = f"start failed: {type(exc).__name__}: {exc}"
+            self._apply(c, st.Fact.START_FAILED, now=_now(), error=message, exit_code=128)
+            raise RuntimeFailed(message) from exc
         c.run_done = trio.Event()
         try:
             self._began_run(c, launched)
             task_status.started()
-            while True:
-                exit_code, duration = await self._run_until_exit(c, launched)
-                with trio.CancelScope(shield=True):
+            await self._supervise_runs(c, launched)
+        except Exception as exc:
+            # Contain failures per container (serve_listeners' advice): record and log.
+            log.exception("container supervision failed", container_id=c.id)
+            if c.process is not None:
+                c.process.send_signal(signal_mod.SIGKILL)
+            with trio.CancelScope(shield=True), trio.move_on_after(KILL_WAIT):
+                try:
                     await self._cleanup_run(c)
-                decision = c.tracker.on_exit(
-                    trio.current_time(), exit_code, duration,
-                    manually_stopped=c.state.manually_stopped, daemon_shutting_down=self.draining,
-                )
-                if not isinstance(decision, RestartAfter):
-                    self._record_exit(
-                        c, exit_code, duration, _stop_reason(decision, c.state.manually_stopped)
-                    )
-                    break
-                self._record_restarting(c, exit_code, duration)
-                relaunched = await self._restart_after(c, decision.delay)
-                if relaunched is None:
-                    break
-                launched = relaunched
-                self._began_run(c, launched)
+                except Exception:
+                    log.exception("cleanup after a failure failed", container_id=c.id)
+            if c.state.running:
+                self._record_exit(c, 255, 0.0, f"internal error: {type(exc).__name__}: {exc}")
         finally:
             c.run_done.set()
         if c.record.spec.auto_remove and not c.restarting_by_api and not self.draining:
@@ -195,6 +196,28 @@ class RunsMixin:
                 await self._remove(c)
             except BerthError as exc:
                 log.error("auto-remove failed", container_id=c.id, error=exc.message)
+
+    async def _supervise_runs(self, c: Container, launched: tuple[Any, int, int]) -> None:
+        """Feed every exit to the tracker and apply its decision, until the last exit."""
+        while True:
+            exit_code, duration = await self._run_until_exit(c, launched)
+            with trio.CancelScope(shield=True):
+                await self._cleanup_run(c)
+            decision = c.tracker.on_exit(
+                trio.current_time(), exit_code, duration,
+                manually_stopped=c.state.manually_stopped, daemon_shutting_down=self.draining,
+            )
+            if not isinstance(decision, RestartAfter):
+                self._record_exit(
+                    c, exit_code, duration, _stop_reason(decision, c.state.manually_stopped)
+                )
+                return
+            self._record_restarting(c, exit_code, duration)
+            relaunched = await self._restart_after(c, decision.delay)
+            if relaunched is None:
+                return
+            launched = relaunched
+            self._began_run(c, launched)
 
     def _began_run(self, c: Container, launched: tuple[Any, int, int]) -> None:
         process = launched[0]

@@ -292,3 +292,34 @@ async def test_records_survive_a_new_engine(autojump_clock: trio.testing.MockClo
     assert kept.state.status is Status.EXITED and kept.state.exit_code == 5
     # Recorded running by a "dead" daemon, process unknown: recorded exited with 255.
     assert again.get("running").state.exit_code == 255
+
+
+async def test_a_bug_in_one_container_does_not_kill_the_engine(
+    autojump_clock: trio.testing.MockClock, rig: Rig
+) -> None:
+    """An unexpected exception while supervising is contained: recorded, logged, engine alive."""
+    rig.programs["next"] = FakeProgram(exit_after=1)
+    c = await rig.engine.create(spec())
+    real_delete = rig.runtime.delete
+    calls = 0
+
+    async def broken_delete(container_id: str, *, force: bool = False) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("boom")
+        await real_delete(container_id, force=force)
+
+    rig.runtime.delete = broken_delete  # type: ignore[method-assign]
+    waiter = rig.engine.register_wait(c, "next-exit")
+    await rig.engine.start(c.id)
+    await waiter.event.wait()
+    assert c.state.status is Status.EXITED
+    assert c.state.stop_reason == "internal error: RuntimeError: boom"
+    # The engine still works for everyone else.
+    rig.programs["next"] = FakeProgram(exit_after=1, exit_code=4)
+    other = await rig.engine.create(spec())
+    w2 = rig.engine.register_wait(other, "next-exit")
+    await rig.engine.start(other.id)
+    await w2.event.wait()
+    assert w2.exit_code == 4
