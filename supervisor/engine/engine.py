@@ -534,11 +534,10 @@ class Engine(RunsMixin):
                 with trio.CancelScope(shield=True):
                     await c.log.close()
             await self.mounter.unmount(self.paths.rootfs(c.id))
-            with trio.CancelScope(shield=True):
-                await trio.to_thread.run_sync(_remove_bundle, self.paths.bundle(c.id))
             del self._containers[c.id]
             self._names.pop(c.name, None)
-            self.store.forget_nowait(c.id)
+            # The directories go in the store's writer thread, off the caller's path.
+            self.store.forget_nowait(c.id, also=(self.paths.bundle(c.id),))
             self._publish(c, "destroy")
             c.notify_removed()
             if self.remove_hook is not None:
@@ -658,10 +657,3 @@ class Engine(RunsMixin):
         if c.log is not None:
             state["LogLinesDropped"] = c.log.dropped
         return extra
-
-
-def _remove_bundle(path: Path) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)
-

@@ -54,6 +54,7 @@ class ContainerStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._pending: dict[str, ContainerRecord | None] = {}
+        self._extra_dirs: dict[str, tuple[Path, ...]] = {}
         self._wakeup = trio.Event()
         self._idle = trio.Event()
         self._idle.set()
@@ -89,9 +90,10 @@ class ContainerStore:
         self._idle = trio.Event() if self._idle.is_set() else self._idle
         self._wakeup.set()
 
-    def forget_nowait(self, container_id: str) -> None:
-        """Queue the container's directory for removal (after any pending write)."""
+    def forget_nowait(self, container_id: str, *, also: tuple[Path, ...] = ()) -> None:
+        """Queue the container's directory (and ``also``) for removal, after any pending write."""
         self._pending[container_id] = None
+        self._extra_dirs[container_id] = also
         self._idle = trio.Event() if self._idle.is_set() else self._idle
         self._wakeup.set()
 
@@ -105,6 +107,8 @@ class ContainerStore:
             try:
                 if record is None:
                     shutil.rmtree(directory, ignore_errors=True)
+                    for extra in self._extra_dirs.pop(cid, ()):
+                        shutil.rmtree(extra, ignore_errors=True)
                 elif directory.exists():
                     write_atomic(directory / RECORD_FILE, encode_record(record))
             except OSError as exc:
