@@ -38,6 +38,7 @@ from supervisor.events.history import EventHistory
 from supervisor.events.model import EventType
 from supervisor.images.store import ImageStore
 from supervisor.logs.options import parse_daemon_log_opts
+from supervisor.network.manager import NetworkConfig, NetworkManager
 from supervisor.stats.sampler import StatsSampler, Target
 
 log = _logging.get_logger("supervisor.daemon")
@@ -58,6 +59,8 @@ class DaemonOptions:
     log_opts: Mapping[str, str] = field(default_factory=dict)
     metrics_addr: tuple[str, int] | None = None
     stats_interval: float = 1.0
+    bridge_name: str = ""
+    bridge_subnet: str = ""
 
 
 def socket_path_from_host(host: str) -> Path:
@@ -218,6 +221,15 @@ async def serve(options: DaemonOptions) -> None:
             ),
             runtime, images, bus, context,
         )
+        network = NetworkManager(
+            NetworkConfig(
+                options.data_root, options.exec_root,
+                bridge_name=options.bridge_name, bridge_subnet=options.bridge_subnet,
+                host_resolv_conf=context.host_resolv_conf,
+            ),
+            bus,
+        )
+        engine.network = network
         sampler = StatsSampler(
             lambda: _stats_targets(engine), layout,
             interval=options.stats_interval, on_oom=engine.note_oom,
@@ -230,11 +242,12 @@ async def serve(options: DaemonOptions) -> None:
             "Runtime": runtime.name,
         }
         router = build_router(
-            engine=engine, images=images, bus=bus, sampler=sampler,
+            engine=engine, images=images, bus=bus, sampler=sampler, network=network,
             version_info=lambda: version_info(runtime.name), daemon_info=lambda: facts,
         )
         async with trio.open_nursery() as root:
             await root.start(history.run_writer)
+            await root.start(network.run)
             await root.start(engine.run)
             await root.start(sampler.run)
             if options.metrics_addr is not None:
@@ -275,6 +288,8 @@ def run_daemon(
     log_opts: tuple[str, ...] = (),
     metrics_addr: str | None = None,
     stats_interval: float = 1.0,
+    bridge_name: str = "",
+    bridge_subnet: str = "",
 ) -> None:
     """Run the daemon in the foreground until SIGTERM/SIGINT."""
     _logging.configure(level=log_level)
@@ -297,6 +312,8 @@ def run_daemon(
         log_opts=daemon_log_opts,
         metrics_addr=parse_metrics_addr(metrics_addr) if metrics_addr else None,
         stats_interval=stats_interval,
+        bridge_name=bridge_name,
+        bridge_subnet=bridge_subnet,
     )
     try:
         trio.run(serve, options)

@@ -56,6 +56,12 @@ class NotModified(BerthError):
     http_status = 304
 
 
+class NotImplementedFeature(BerthError):
+    """berth does not do this (yet); the message says what to do instead."""
+
+    http_status = 501
+
+
 class Unavailable(BerthError):
     """The daemon cannot take the request now (shutting down)."""
 

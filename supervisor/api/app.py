@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Any
 from supervisor.api.router import Router
 from supervisor.api.routes_containers import ContainerRoutes
 from supervisor.api.routes_events import add_event_routes
+from supervisor.api.routes_exec import ExecRoutes
 from supervisor.api.routes_images import ImageRoutes
 from supervisor.api.routes_info import add_info_routes
 from supervisor.api.routes_logs import add_log_routes
+from supervisor.api.routes_networks import add_network_routes
 from supervisor.api.routes_stats import add_stats_routes
 from supervisor.api.routes_system import add_system_routes
 
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
     from supervisor.engine.engine import Engine
     from supervisor.events.bus import EventBus
     from supervisor.images.store import ImageStore
+    from supervisor.network.manager import NetworkManager
     from supervisor.stats.sampler import StatsSampler
 
 
@@ -27,6 +30,7 @@ def build_router(
     images: ImageStore,
     bus: EventBus,
     sampler: StatsSampler | None = None,
+    network: NetworkManager | None = None,
     version_info: Callable[[], dict[str, Any]],
     daemon_info: Callable[[], Mapping[str, str]],
 ) -> Router:
@@ -36,9 +40,12 @@ def build_router(
     add_event_routes(router, bus)
     ContainerRoutes(engine, images).add_to(router)
     ImageRoutes(engine, images).add_to(router)
+    ExecRoutes(engine).add_to(router)
     add_log_routes(router, engine)
     if sampler is not None:
         add_stats_routes(router, engine, sampler)
+    if network is not None:
+        add_network_routes(router, network, engine)
     return router
 
 

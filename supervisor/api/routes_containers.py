@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import trio
 
@@ -20,6 +20,7 @@ from supervisor.api import container_views as views
 from supervisor.api.container_filters import parse_list_filters, select
 from supervisor.api.create_body import apply_update, parse_create, parse_update
 from supervisor.api.request import Request, Response
+from supervisor.api.routes_networks import parse_endpoint_config
 from supervisor.api.stdcopy import frame
 from supervisor.engine.container import Container
 from supervisor.engine.output import STDERR, STDOUT
@@ -37,6 +38,22 @@ RAW = "application/vnd.docker.raw-stream"
 def _health_of(record: object) -> str:
     health = record.state.health  # type: ignore[attr-defined]
     return "none" if health is None else str(health.status)
+
+
+def endpoints_of(body: dict[str, Any]) -> dict[str, Any] | None:
+    """NetworkingConfig.EndpointsConfig as the network manager takes it (None: none given)."""
+    networking = body.get("NetworkingConfig")
+    if not isinstance(networking, dict):
+        return None
+    raw = networking.get("EndpointsConfig")
+    if not isinstance(raw, dict):
+        return None
+    return {
+        ("bridge" if name == "default" else name): parse_endpoint_config(
+            cfg if isinstance(cfg, dict) else {}
+        )
+        for name, cfg in raw.items()
+    }
 
 
 class ContainerRoutes:
@@ -85,7 +102,7 @@ class ContainerRoutes:
             msg = f"No such image: {image_ref}"
             raise ImageNotFound(msg) from exc
         spec = parse_create(body, image, name=name)
-        container = await self.engine.create(spec, name)
+        container = await self.engine.create(spec, name, endpoints=endpoints_of(body))
         return Response.json({"Id": container.id, "Warnings": []}, status=201)
 
     async def list(self, req: Request) -> Response:
@@ -106,6 +123,7 @@ class ContainerRoutes:
                 views.summary(
                     r, image_id=r.spec.image_id, now_ns=now,
                     health=r.state.health.status if r.state.health and r.state.running else None,
+                    extra=self.engine.summary_extra(self.engine.get(r.id)),
                 )
                 for r in chosen
             ]

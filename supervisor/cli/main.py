@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from supervisor.cli import containers, images, stats, system
+from supervisor.cli import containers, images, networks, stats, system
 from supervisor.cli.client import DEFAULT_HOST
 from supervisor.cli.logs import logs_command
 from supervisor.cli.run import create_cmd, run_cmd
@@ -94,6 +94,8 @@ def cli(ctx: click.Context, host: str, debug: bool) -> None:
     show_default=True,
     help="Seconds between stats samples of every container",
 )
+@click.option("--bridge-name", default="", help="Device of the default bridge network (default berth0)")
+@click.option("--bridge-subnet", default="", help="Subnet of the default bridge network (default: a free Docker pool)")
 def daemon_cmd(
     data_root: str,
     exec_root: str,
@@ -103,6 +105,8 @@ def daemon_cmd(
     log_opts: tuple[str, ...],
     metrics_addr: str | None,
     stats_interval: float,
+    bridge_name: str,
+    bridge_subnet: str,
 ) -> None:
     """Run the berth daemon in the foreground (SIGTERM/SIGINT stop it and its containers)."""
     from supervisor.daemon import run_daemon  # lazy: the client never loads trio
@@ -116,12 +120,15 @@ def daemon_cmd(
         log_opts=log_opts,
         metrics_addr=metrics_addr,
         stats_interval=stats_interval,
+        bridge_name=bridge_name,
+        bridge_subnet=bridge_subnet,
     )
 
 
 for _command in (
     *containers.COMMANDS, *images.COMMANDS, *system.COMMANDS, create_cmd, run_cmd, logs_command,
     *stats.COMMANDS,
+    *networks.COMMANDS,
 ):
     cli.add_command(_command)
 

@@ -27,7 +27,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import trio
 
@@ -76,6 +76,9 @@ from supervisor.restart.health import (
 )
 from supervisor.restart.labels import parse_restart_labels
 from supervisor.restart.policy import validate_restart_policy
+
+if TYPE_CHECKING:
+    from supervisor.network.manager import NetworkManager
 
 log = get_logger(__name__)
 
@@ -144,6 +147,9 @@ class Engine(RunsMixin):
         self.exit_hook: Callable[[str], Awaitable[None]] | None = None
         # Called with the container id when it is removed.
         self.remove_hook: Callable[[str], None] | None = None
+        # Bridges, veths, addresses and published ports (None: every container gets
+        # a new netns with only lo, as in the shell tests).
+        self.network: NetworkManager | None = None
 
     # --- service ---------------------------------------------------------------
 
@@ -202,6 +208,10 @@ class Engine(RunsMixin):
         """The container ``ref`` names (full id, name, or unique id prefix)."""
         return self._containers[lookup.resolve(ref, self._containers.keys(), self._names)]
 
+    def _pid_of(self, ref: str) -> int:
+        """The init pid of a running container (``--network container:NAME``)."""
+        return self.get(ref).state.pid
+
     def list(self) -> list[Container]:
         return list(self._containers.values())
 
@@ -234,8 +244,14 @@ class Engine(RunsMixin):
 
     # --- create -------------------------------------------------------------------
 
-    async def create(self, spec: ContainerSpec, name: str | None = None) -> Container:
-        """Register a new container; nothing runs until ``start``."""
+    async def create(
+        self, spec: ContainerSpec, name: str | None = None, *, endpoints: Mapping[str, Any] | None = None
+    ) -> Container:
+        """Register a new container; nothing runs until ``start``.
+
+        ``endpoints`` is the request's NetworkingConfig.EndpointsConfig (aliases,
+        static addresses) for the network manager.
+        """
         if self.draining:
             msg = "the daemon is shutting down"
             raise Unavailable(msg)
@@ -254,6 +270,8 @@ class Engine(RunsMixin):
         validate_restart_policy(spec.restart_policy, auto_remove=spec.auto_remove)
         parse_restart_labels(spec.labels)
         validate_health_config(spec.healthcheck)
+        if self.network is not None:
+            self.network.validate(spec, endpoints)
         cid = lookup.new_id(self._containers.keys())
         if not spec.hostname:
             spec = replace(spec, hostname=cid[:12])
@@ -261,6 +279,8 @@ class Engine(RunsMixin):
         await trio.to_thread.run_sync(self.store.create_dir, cid)
         c = Container(record)
         await self._open_log(c)
+        if self.network is not None:
+            await self.network.register(cid, spec, endpoints)
         self._containers[cid] = c
         self._names[name] = cid
         self.store.save_nowait(record)
@@ -534,6 +554,9 @@ class Engine(RunsMixin):
                 with trio.CancelScope(shield=True):
                     await c.log.close()
             await self.mounter.unmount(self.paths.rootfs(c.id))
+            if self.network is not None:
+                with trio.CancelScope(shield=True):
+                    await self.network.forget(c.id)
             del self._containers[c.id]
             self._names.pop(c.name, None)
             # The directories go in the store's writer thread, off the caller's path.
@@ -567,6 +590,8 @@ class Engine(RunsMixin):
         self._names.pop(old, None)
         self._names[name] = c.id
         c.record = replace(c.record, name=name)
+        if self.network is not None:
+            self.network.rename(c.id, name)
         self.store.save_nowait(c.record)
         self._publish(c, "rename", oldName=f"/{old}")
 
@@ -656,4 +681,21 @@ class Engine(RunsMixin):
         }
         if c.log is not None:
             state["LogLinesDropped"] = c.log.dropped
+        if self.network is not None:
+            running = c.state.running and not c.state.restarting
+            extra["NetworkSettings"] = self.network.inspect_settings(
+                c.id, c.record.spec, running=running
+            )
         return extra
+
+    def summary_extra(self, c: Container) -> dict[str, Any] | None:
+        """``docker ps`` fields only the engine knows: published ports, networks."""
+        if self.network is None:
+            return None
+        settings = self.network.inspect_settings(
+            c.id, c.record.spec, running=c.state.running and not c.state.restarting
+        )
+        return {
+            "Ports": self.network.summary_ports(c.id, c.record.spec),
+            "NetworkSettings": {"Networks": settings.get("Networks", {})},
+        }

@@ -20,11 +20,12 @@ from supervisor.engine.etcfiles import render_hostname, render_hosts, render_res
 from supervisor.engine.model import ContainerRecord
 from supervisor.engine.paths import EnginePaths
 from supervisor.engine.spec import EtcFiles, SpecInputs, build_spec
-from supervisor.engine.users import resolve_user
+from supervisor.engine.users import ResolvedUser, resolve_user
 from supervisor.images.model import RootfsPlan
 
 if TYPE_CHECKING:
     from supervisor.engine.engine import EngineConfig
+    from supervisor.network.manager import NetworkPlan
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,18 +84,24 @@ def prepare_bundle(
     paths: EnginePaths,
     context: BundleContext,
     config: EngineConfig,
-) -> Path:
-    """Write the bundle for ``record``'s next run; return the bundle directory."""
+    net: NetworkPlan | None = None,
+) -> ResolvedUser:
+    """Write the bundle for ``record``'s next run; return the process user.
+
+    ``net`` is the network manager's plan (the netns to join, the container's
+    own /etc/hosts lines, its resolver); None means a new netns with only lo.
+    """
     cid = record.id
     spec = record.spec
     rootfs = paths.rootfs(cid)
     etc = _etc_dir(plan, rootfs)
     user = resolve_user(spec.user, _read(etc / "passwd"), _read(etc / "group"))
     _write(paths.hostname_file(cid), render_hostname(spec.hostname or cid[:12]))
-    _write(paths.hosts_file(cid), render_hosts((), spec.extra_hosts))
+    _write(paths.hosts_file(cid), render_hosts(net.hosts if net else (), spec.extra_hosts))
+    nameservers = spec.dns or (net.nameservers if net else ())
     _write(
         paths.resolv_file(cid),
-        render_resolv_conf(context.host_resolv_conf, spec.dns, spec.dns_search, spec.dns_options),
+        render_resolv_conf(context.host_resolv_conf, nameservers, spec.dns_search, spec.dns_options),
     )
     inputs = SpecInputs(
         container_id=cid,
@@ -108,7 +115,7 @@ def prepare_bundle(
         ),
         image_mounts=plan.mounts,
         cgroups_path=f"{config.cgroup_parent}/{cid}",
-        netns_path=None,
+        netns_path=net.netns_path if net else None,
         init_path=config.init_path,
         host_rlimits=context.host_rlimits,
         cgroup_version=context.cgroup_layout.version,
@@ -119,4 +126,4 @@ def prepare_bundle(
     bundle = paths.bundle(cid)
     bundle.mkdir(parents=True, exist_ok=True)
     (bundle / "config.json").write_text(json.dumps(oci))
-    return bundle
+    return user

@@ -84,6 +84,7 @@ class RunsMixin:
     store: Any
     draining: bool
     exit_hook: Any
+    network: Any
     _containers: dict[str, Container]
 
     if TYPE_CHECKING:
@@ -91,6 +92,7 @@ class RunsMixin:
         def _set_state(self, c: Container, state: State) -> None: ...
         def _publish(self, c: Container, action: str, **extra: str) -> None: ...
         async def _remove(self, c: Container) -> None: ...
+        def _pid_of(self, ref: str) -> int: ...
 
     async def _launch(self, c: Container) -> tuple[Any, int, int]:
         """Mount, write the bundle, runtime create + start. Cleans up after itself on failure."""
@@ -102,11 +104,15 @@ class RunsMixin:
         fds: list[int] = []
         mounted = False
         try:
+            net = None
+            if self.network is not None:
+                net = await self.network.plan(cid, c.name, spec, pid_of=self._pid_of)
             await self.mounter.mount(plan, upper=self.paths.upper(cid), work=self.paths.work(cid), target=rootfs)
             mounted = True
-            await trio.to_thread.run_sync(
-                prepare_bundle, c.record, plan, self.paths, self.bundle_context, self.config
+            user = await trio.to_thread.run_sync(
+                prepare_bundle, c.record, plan, self.paths, self.bundle_context, self.config, net
             )
+            c.exec_user = f"{user.uid}:{user.gid}"
             out_r, out_w = open_pipe()
             err_r, err_w = open_pipe()
             fds += [out_r, out_w, err_r, err_w]
@@ -125,11 +131,18 @@ class RunsMixin:
                 os.close(fd)
                 fds.remove(fd)
             try:
+                # Between create and start: the init waits in its new namespaces,
+                # so its network (veth, address, routes, port proxies) is ready
+                # before the user's process runs.
+                if self.network is not None:
+                    await self.network.attach(cid, c.name, spec, process.pid)
                 await self.runtime.start(cid)
             except BaseException:
                 with trio.CancelScope(shield=True), trio.move_on_after(KILL_WAIT):
                     process.send_signal(signal_mod.SIGKILL)
                     await process.wait()
+                    if self.network is not None:
+                        await self.network.detach(cid)
                     await self.runtime.delete(cid, force=True)
                 raise
             if in_w >= 0:
@@ -284,6 +297,8 @@ class RunsMixin:
             with contextlib.suppress(OSError, trio.ClosedResourceError):
                 await c.stdin.aclose()
             c.stdin = None
+        if self.network is not None:
+            await self.network.detach(c.id)
         await self.runtime.delete(c.id, force=True)
         await self.mounter.unmount(self.paths.rootfs(c.id))
 

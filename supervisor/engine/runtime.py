@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import trio
 
 from supervisor._logging import get_logger
+from supervisor.engine.execs import ExecConfig, runc_exec_argv
 from supervisor.engine.process import WatchedProcess, process_start_time
 from supervisor.errors import InvalidArgument, NotFound, RuntimeFailed
 
@@ -253,6 +254,20 @@ class RuncRuntime:
     def adopt(self, pid: int) -> RuntimeProcess:
         """Watch a process that outlived a previous daemon (not our child)."""
         return WatchedProcess.open(pid, is_child=False)
+
+    async def open_exec(
+        self, container_id: str, config: ExecConfig, *, stdin: bool
+    ) -> tuple[trio.Process, Path]:
+        """Start an API exec (``runc exec``) with piped stdio; returns the process and its pid file."""
+        pid_file = self.log_dir / f"{container_id}.exec.{secrets.token_hex(4)}.pid"
+        argv = runc_exec_argv(self._argv(container_id), container_id, config, str(pid_file))
+        process = await trio.lowlevel.open_process(
+            argv,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        return process, pid_file
 
     async def exec(
         self, container_id: str, argv: Sequence[str], *, timeout: float, max_output: int = 4096

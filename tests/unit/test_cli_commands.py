@@ -562,4 +562,6 @@ def test_daemon_subcommand_passes_options(monkeypatch: pytest.MonkeyPatch) -> No
         "log_opts": ("max-size=1m", "max-file=2"),
         "metrics_addr": None,
         "stats_interval": 1.0,
+        "bridge_name": "",
+        "bridge_subnet": "",
     }

@@ -1,0 +1,903 @@
+"""The network manager: the one object the engine, the daemon and the API talk to.
+
+Theory of operation:
+
+- ``run`` (a service in the daemon's root nursery, started before the
+  engine) loads the persisted state, sets up the pre-defined networks
+  (``bridge`` gets a subnet that collides with no host route, chosen once and
+  kept), brings up a bridge per network and a DNS resolver per user network,
+  and hosts the resolvers and port proxies in its own nursery. When
+  cancelled it deletes every veth and bridge it made; the definitions stay on
+  disk. Containers do not survive a daemon restart, so no address is in use
+  when ``run`` starts: every IPAM allocation is released then.
+- A container's run: ``plan`` (before the bundle is written: addresses from
+  IPAM, the /etc/hosts line, the resolver address for resolv.conf) →
+  ``attach`` (between runc create and runc start: veth pairs into the init's
+  namespace, port proxies bound and served) → ``detach`` after the exit
+  (proxies stopped, veths deleted, addresses released).
+- What a container asked for on each network (aliases, a static address) is
+  its endpoint config, recorded at create (``register``) and by
+  connect/disconnect, kept until the container is removed (``forget``).
+- Isolation without a firewall: containers on different bridges can reach
+  each other only if the host routes between the bridges, which needs
+  net.ipv4.ip_forward=1. berth never sets it; with forwarding off (the
+  default) the kernel drops such packets. With forwarding on and no
+  firewall, they are NOT isolated: see ``isolation_note``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import ipaddress
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from supervisor._logging import get_logger
+from supervisor.engine.etcfiles import HostEntry, own_host_entry
+from supervisor.engine.model import ContainerSpec
+from supervisor.errors import BerthError, Conflict, Forbidden, InvalidArgument, NotFound
+from supervisor.network import netlink, views
+from supervisor.network.model import (
+    BRIDGE,
+    HOST,
+    NONE,
+    PREDEFINED,
+    Driver,
+    Endpoint,
+    EndpointConfig,
+    NetnsMode,
+    Network,
+)
+from supervisor.network.ports import PortBinding, plan_ports, port_map, summary
+from supervisor.network.proxy import BoundPort, bind_port, serve_port
+from supervisor.network.resolver import Resolver, host_nameservers
+from supervisor.network.store import NetworkState, load_state, save_state, state_path
+from supervisor.network.subnets import (
+    DEFAULT_CANDIDATES,
+    check_user_subnet,
+    choose_subnet,
+    gateway_for,
+    parse_subnet,
+)
+
+log = get_logger(__name__)
+
+DEFAULT_DATA_ROOT = Path("/var/lib/berth")
+IFNAME_MAX = 15
+PidOf = Callable[[str], int]
+
+
+def isolation_note() -> str:
+    """What the host guarantees about traffic between networks, read from its sysctl."""
+    try:
+        forward = Path("/proc/sys/net/ipv4/ip_forward").read_text().strip() == "1"
+    except OSError:
+        forward = False
+    if forward:
+        return "net.ipv4.ip_forward=1: the host routes between bridges; networks are not isolated without a firewall"
+    return "net.ipv4.ip_forward=0: the host routes nothing between bridges; networks are isolated"
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkConfig:
+    """Daemon options for networking."""
+
+    data_root: Path
+    exec_root: Path
+    bridge_name: str = ""  # "" = berth0 for the default data root, else berth-<hash>
+    bridge_subnet: str = ""  # --bridge-subnet: the default bridge's subnet ("" = choose)
+    mtu: int = 1500
+    host_resolv_conf: str = ""
+    subnet_candidates: tuple[str, ...] = DEFAULT_CANDIDATES
+
+    def default_bridge_name(self) -> str:
+        if self.bridge_name:
+            return self.bridge_name
+        if self.data_root == DEFAULT_DATA_ROOT:
+            return "berth0"
+        return "berth-" + hashlib.sha256(str(self.data_root).encode()).hexdigest()[:6]
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkPlan:
+    """What the bundle needs before runc create (from ``plan``)."""
+
+    mode: NetnsMode
+    netns_path: str | None = None  # for NetnsMode.PATH
+    hosts: tuple[HostEntry, ...] = ()  # the container's own /etc/hosts line(s)
+    nameservers: tuple[str, ...] = ()  # the resolver for resolv.conf; () = the host's
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A container's live networking after ``attach``."""
+
+    container_id: str
+    endpoints: tuple[Endpoint, ...] = ()
+    ports: tuple[PortBinding, ...] = ()
+
+    @property
+    def primary(self) -> Endpoint | None:
+        return self.endpoints[0] if self.endpoints else None
+
+
+@dataclass
+class _Live:
+    name: str
+    hostname: str
+    pid: int
+    netns_path: str
+    endpoints: dict[str, Endpoint] = field(default_factory=dict)  # network id -> endpoint
+    ports: list[PortBinding] = field(default_factory=list)
+    proxies: trio.CancelScope = field(default_factory=trio.CancelScope)
+    attached: bool = False
+
+
+def _new_id() -> str:
+    while True:
+        nid = secrets.token_hex(32)
+        if not nid[:12].isdigit():
+            return nid
+
+
+def _mac_for(ip: str) -> str:
+    """Docker's MAC for an address: 02:42 and the four address bytes."""
+    return "02:42:" + ":".join(f"{b:02x}" for b in ipaddress.IPv4Address(ip).packed)
+
+
+def netns_mode(spec: ContainerSpec) -> NetnsMode:
+    """How the container's namespace is made, from its network mode alone."""
+    if spec.network_mode == HOST:
+        return NetnsMode.HOST
+    if spec.network_mode.startswith("container:"):
+        return NetnsMode.PATH
+    return NetnsMode.NEW
+
+
+class NetworkManager:
+    """Networks, endpoints, published ports and the embedded resolver."""
+
+    def __init__(self, config: NetworkConfig, bus: Any | None = None) -> None:
+        self.config = config
+        self.bus = bus
+        self.state = NetworkState()
+        self._live: dict[str, _Live] = {}
+        self._resolvers: dict[str, trio.CancelScope] = {}
+        self._bridges_made: set[str] = set()
+        self._nursery: trio.Nursery | None = None
+        self._save_lock = trio.Lock()
+        self._forwarders = tuple(host_nameservers(config.host_resolv_conf))
+        self._routes: list[str] = []
+
+    # --- service -----------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[NetworkManager] = trio.TASK_STATUS_IGNORED) -> None:
+        """Set up the networks, host resolvers and proxies; tear down every link when cancelled."""
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                await self._open()
+                task_status.started(self)
+                await trio.sleep_forever()
+        finally:
+            self._nursery = None
+            with trio.CancelScope(shield=True), trio.move_on_after(15):
+                await self._teardown()
+
+    async def _open(self) -> None:
+        path = state_path(self.config.data_root)
+        self.state = await trio.to_thread.run_sync(load_state, path)
+        for owner_table in (self.state.ipam.to_json(),):  # no container survives a restart
+            for nid in owner_table:
+                for owner in set(self.state.ipam.owned(nid).values()):
+                    self.state.ipam.release(nid, owner)
+        self._routes = await trio.to_thread.run_sync(netlink.host_routes)
+        self._ensure_predefined()
+        for n in list(self.state.networks.values()):
+            if n.driver is Driver.BRIDGE:
+                await self._bring_up(n)
+        await self._save()
+        log.info("networks ready", count=len(self.state.networks), isolation=isolation_note())
+
+    def _ensure_predefined(self) -> None:
+        by_name = {n.name: n for n in self.state.networks.values()}
+        now = time.time_ns()
+        if HOST not in by_name:
+            n = Network(_new_id(), HOST, Driver.HOST, now)
+            self.state.networks[n.id] = n
+        if NONE not in by_name:
+            n = Network(_new_id(), NONE, Driver.NULL, now)
+            self.state.networks[n.id] = n
+        bridge = by_name.get(BRIDGE)
+        wanted_dev = self.config.default_bridge_name()
+        others = [n.subnet for n in self.state.networks.values() if n.subnet and n.name != BRIDGE]
+        own_routes = [r for r in self._routes if bridge is None or r != bridge.subnet]
+        if self.config.bridge_subnet:
+            subnet = parse_subnet(self.config.bridge_subnet)
+        elif bridge is not None and bridge.subnet and not _collides(bridge.subnet, own_routes, bridge.bridge):
+            subnet = bridge.subnet
+        else:
+            subnet = choose_subnet(self._routes, others, self.config.subnet_candidates)
+        gateway = bridge.gateway if bridge is not None and bridge.subnet == subnet else gateway_for(subnet)
+        if bridge is None:
+            bridge = Network(_new_id(), BRIDGE, Driver.BRIDGE, now)
+        self.state.networks[bridge.id] = replace(
+            bridge, bridge=wanted_dev, subnet=subnet, gateway=gateway, mtu=self.config.mtu
+        )
+
+    async def _bring_up(self, n: Network) -> None:
+        created = await trio.to_thread.run_sync(
+            netlink.ensure_bridge, n.bridge, n.gateway, n.prefix_len, n.mtu
+        )
+        self._bridges_made.add(n.bridge)
+        log.debug("bridge up", bridge=n.bridge, subnet=n.subnet, created=created)
+        if n.name != BRIDGE and n.id not in self._resolvers:
+            await self._start_resolver(n)
+
+    async def _start_resolver(self, n: Network) -> None:
+        resolver = Resolver(
+            n.gateway, self._make_lookup(n.id), self._forwarders, forward=not n.internal
+        )
+        try:
+            self._resolvers[n.id] = await self._start_scoped(resolver.serve)
+        except OSError as exc:
+            log.warning("embedded DNS unavailable", network=n.name, address=n.gateway, error=str(exc))
+
+    async def _start_scoped(
+        self, fn: Callable[..., Awaitable[None]], *args: Any
+    ) -> trio.CancelScope:
+        """Start ``fn`` in our nursery under its own scope; failures after start are logged."""
+        if self._nursery is None:
+            msg = "the network manager is not running"
+            raise BerthError(msg)
+        scope = trio.CancelScope()
+
+        async def runner(*, task_status: trio.TaskStatus[None]) -> None:
+            started = False
+
+            class _Status:
+                def started(self, value: None = None) -> None:
+                    nonlocal started
+                    started = True
+                    task_status.started(value)
+
+            with scope:
+                try:
+                    await fn(*args, task_status=_Status())
+                except Exception as exc:
+                    if not started:
+                        raise
+                    log.error("network task failed", task=getattr(fn, "__name__", "?"), error=repr(exc))
+
+        await self._nursery.start(runner)
+        return scope
+
+    async def _teardown(self) -> None:
+        for live in self._live.values():
+            live.proxies.cancel()
+        hosts = [e.host_ifname for live in self._live.values() for e in live.endpoints.values()]
+        bridges = sorted(self._bridges_made)
+
+        def remove_all() -> None:
+            for name in (*hosts, *bridges):
+                try:
+                    netlink.delete_link(name)
+                except BerthError as exc:
+                    log.warning("link not removed", link=name, error=exc.message)
+
+        await trio.to_thread.run_sync(remove_all)
+        self._live.clear()
+        self._bridges_made.clear()
+        self._resolvers.clear()
+        with contextlib.suppress(BerthError, OSError):
+            await self._save()
+
+    async def _save(self) -> None:
+        data = self.state.to_json()
+        async with self._save_lock:
+            await trio.to_thread.run_sync(save_state, state_path(self.config.data_root), data)
+
+    def _publish(self, action: str, n: Network, **attrs: str) -> None:
+        if self.bus is None:
+            return
+        from supervisor.events.model import EventType
+
+        self.bus.publish(EventType.NETWORK, action, n.id, {"name": n.name, "type": n.driver.value, **attrs})
+
+    # --- lookup ------------------------------------------------------------------
+
+    def get(self, ref: str) -> Network:
+        """The network ``ref`` names: full id, name, then unique id prefix (moby's order).
+
+        Raises:
+            NotFound: "network x not found".
+            InvalidArgument: an ambiguous prefix.
+        """
+        nets = self.state.networks
+        if ref in nets:
+            return nets[ref]
+        for n in nets.values():
+            if n.name == ref:
+                return n
+        matches = [n for n in nets.values() if ref and n.id.startswith(ref)]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            msg = f"network {ref} is ambiguous ({len(matches)} matches found based on ID prefix)"
+            raise InvalidArgument(msg)
+        msg = f"network {ref} not found"
+        raise NotFound(msg)
+
+    def list(self) -> list[Network]:
+        return sorted(self.state.networks.values(), key=lambda n: (n.created, n.name))
+
+    def containers_of(self, network_id: str) -> dict[str, dict[str, str]]:
+        """Docker's network ``Containers``: the running containers attached to it."""
+        out = {}
+        for cid, live in self._live.items():
+            e = live.endpoints.get(network_id)
+            if e is not None:
+                out[cid] = {
+                    "Name": live.name, "EndpointID": e.endpoint_id, "MacAddress": e.mac,
+                    "IPv4Address": f"{e.ip}/{e.prefix_len}", "IPv6Address": "",
+                }
+        return out
+
+    def in_use(self) -> dict[str, bool]:
+        used: dict[str, bool] = {}
+        for live in self._live.values():
+            for nid in live.endpoints:
+                used[nid] = True
+        return used
+
+    # --- container side: create ----------------------------------------------------
+
+    def _configs(self, container_id: str, spec: ContainerSpec) -> dict[str, EndpointConfig]:
+        """The container's networks: its recorded endpoint configs, or its network mode's."""
+        table = self.state.endpoints.get(container_id)
+        if table is not None:
+            return {nid: cfg for nid, cfg in table.items() if nid in self.state.networks}
+        mode = spec.network_mode
+        if mode in (HOST, NONE) or mode.startswith("container:"):
+            return {}
+        try:
+            return {self.get(mode).id: EndpointConfig()}
+        except NotFound:
+            return {}
+
+    def validate(
+        self, spec: ContainerSpec, endpoints: Mapping[str, EndpointConfig | tuple[str, ...]] | None = None
+    ) -> None:
+        """Refuse at create what would fail at start: unknown networks, bad ports, bad modes.
+
+        Args:
+            endpoints: create's ``NetworkingConfig.EndpointsConfig`` (name → config or aliases).
+
+        Raises:
+            NotFound: "network x not found".
+            InvalidArgument: bad port bindings, ports with container: mode, static
+                addresses on networks without a user subnet.
+        """
+        mode = spec.network_mode
+        plan_ports(spec.port_bindings, spec.exposed_ports, spec.publish_all_ports)
+        if mode.startswith("container:"):
+            if not mode.partition(":")[2]:
+                msg = "invalid network mode: container: needs a container name or id"
+                raise InvalidArgument(msg)
+            if spec.port_bindings or spec.publish_all_ports:
+                msg = "conflicting options: port publishing and the container type network mode"
+                raise InvalidArgument(msg)
+        elif mode not in (HOST, NONE):
+            self.get(mode)
+        for name, cfg in (endpoints or {}).items():
+            n = self.get(name)
+            if isinstance(cfg, EndpointConfig) and cfg.ipv4_address:
+                self._check_static(n, cfg.ipv4_address)
+
+    def _check_static(self, n: Network, address: str) -> None:
+        if not n.user_subnet:
+            msg = "user specified IP address is supported only when connecting to networks with user configured subnets"
+            raise InvalidArgument(msg)
+        try:
+            ok = ipaddress.IPv4Address(address) in ipaddress.IPv4Network(n.subnet)
+        except ValueError as exc:
+            msg = f"invalid IPv4 address: {address!r}"
+            raise InvalidArgument(msg) from exc
+        if not ok:
+            msg = f"no configured subnet or ip-range contain the IP address {address}"
+            raise InvalidArgument(msg)
+
+    async def register(
+        self,
+        container_id: str,
+        spec: ContainerSpec,
+        endpoints: Mapping[str, EndpointConfig | tuple[str, ...]] | None = None,
+    ) -> None:
+        """Record a new container's endpoint configs (create's NetworkingConfig)."""
+        mode = spec.network_mode
+        table: dict[str, EndpointConfig] = {}
+        if mode not in (HOST, NONE) and not mode.startswith("container:"):
+            table[self.get(mode).id] = EndpointConfig()
+            for name, cfg in (endpoints or {}).items():
+                if not isinstance(cfg, EndpointConfig):
+                    cfg = EndpointConfig(aliases=tuple(cfg))
+                n = self.get(name)
+                if n.driver is Driver.BRIDGE:
+                    table[n.id] = cfg
+        self.state.endpoints[container_id] = table
+        await self._save()
+
+    async def forget(self, container_id: str) -> None:
+        """The container is removed: drop its endpoint configs (and anything still held)."""
+        if container_id in self._live:
+            await self.detach(container_id)
+        self.state.endpoints.pop(container_id, None)
+        self.state.ipam.release_owner(container_id)
+        await self._save()
+
+    def rename(self, container_id: str, new_name: str) -> None:
+        live = self._live.get(container_id)
+        if live is not None:
+            live.name = new_name
+
+    # --- container side: a run ---------------------------------------------------------
+
+    def netns(self, spec: ContainerSpec, pid_of: PidOf) -> tuple[NetnsMode, str | None]:
+        """(mode, path) for the spec builder; ``pid_of(ref)`` gives a container's init pid (0: not running).
+
+        Raises:
+            Conflict: container:NAME names a container that does not run.
+        """
+        mode = netns_mode(spec)
+        if mode is not NetnsMode.PATH:
+            return mode, None
+        ref = spec.network_mode.partition(":")[2]
+        pid = pid_of(ref)
+        if not pid:
+            msg = f"cannot join network namespace of a non running container: {ref}"
+            raise Conflict(msg)
+        return mode, f"/proc/{pid}/ns/net"
+
+    async def plan(
+        self, container_id: str, name: str, spec: ContainerSpec, pid_of: PidOf | None = None
+    ) -> NetworkPlan:
+        """Reserve the run's addresses and say what the bundle needs (before runc create).
+
+        Raises:
+            NotFound: a network of the container no longer exists.
+            Conflict: container:NAME does not run; a static address is taken.
+        """
+        mode, path = self.netns(spec, pid_of or (lambda _ref: 0)) if spec.network_mode.startswith("container:") else (netns_mode(spec), None)
+        if mode is not NetnsMode.NEW:
+            return NetworkPlan(mode, path)
+        configs = self._configs(container_id, spec)
+        for nid in configs:
+            if nid not in self.state.networks:
+                msg = f"network {nid} not found"
+                raise NotFound(msg)
+        hosts: list[HostEntry] = []
+        nameservers: tuple[str, ...] = ()
+        try:
+            for i, (nid, cfg) in enumerate(configs.items()):
+                n = self.state.networks[nid]
+                ip = self.state.ipam.allocate(nid, n.subnet, n.gateway, container_id, cfg.ipv4_address)
+                if i == 0:
+                    hosts.append(own_host_entry(ip, spec.hostname or container_id[:12], spec.domainname))
+                    if n.name != BRIDGE and nid in self._resolvers:
+                        nameservers = (n.gateway,)
+        except BerthError:
+            self.state.ipam.release_owner(container_id)
+            raise
+        await self._save()
+        return NetworkPlan(NetnsMode.NEW, None, tuple(hosts), nameservers)
+
+    async def attach(self, container_id: str, name: str, spec: ContainerSpec, pid: int) -> Attachment:
+        """Wire the new container (runc created, not started) to its networks and publish its ports.
+
+        Raises:
+            RuntimeFailed: a link could not be made, or a port is taken (Docker's
+                "port is already allocated" message): the start must fail.
+        """
+        live = _Live(name=name, hostname=spec.hostname or container_id[:12], pid=pid, netns_path=f"/proc/{pid}/ns/net")
+        if netns_mode(spec) is not NetnsMode.NEW:
+            self._live[container_id] = live
+            live.attached = True
+            return Attachment(container_id)
+        configs = self._configs(container_id, spec)
+        if any(self.state.ipam.address_of(nid, container_id) is None for nid in configs):
+            await self.plan(container_id, name, spec)
+        self._live[container_id] = live
+        try:
+            for nid, cfg in configs.items():
+                await self._connect_live(container_id, live, self.state.networks[nid], cfg, primary=not live.endpoints)
+            await self._publish_ports(container_id, live, spec)
+        except BaseException:
+            with trio.CancelScope(shield=True):
+                await self.detach(container_id)
+            raise
+        live.attached = True
+        return Attachment(container_id, tuple(live.endpoints.values()), tuple(live.ports))
+
+    async def _connect_live(
+        self, container_id: str, live: _Live, n: Network, cfg: EndpointConfig, *, primary: bool
+    ) -> Endpoint:
+        ip = self.state.ipam.allocate(n.id, n.subnet, n.gateway, container_id, cfg.ipv4_address)
+        ifname = f"eth{len(live.endpoints)}"
+        used = {e.ifname for e in live.endpoints.values()}
+        k = 0
+        while ifname in used:
+            k += 1
+            ifname = f"eth{k}"
+        endpoint = Endpoint(
+            network_id=n.id, network_name=n.name, endpoint_id=secrets.token_hex(32), ip=ip,
+            prefix_len=n.prefix_len, gateway=n.gateway, mac=_mac_for(ip),
+            host_ifname="veth" + secrets.token_hex(4)[:7], ifname=ifname, aliases=cfg.aliases,
+        )
+        plan = netlink.VethPlan(
+            bridge=n.bridge, host_ifname=endpoint.host_ifname, netns_path=live.netns_path,
+            ifname=ifname, address=ip, prefix_len=n.prefix_len, mac=endpoint.mac, mtu=n.mtu,
+            gateway=n.gateway if primary and not n.internal else "",
+        )
+        await trio.to_thread.run_sync(netlink.create_veth, plan)
+        live.endpoints[n.id] = endpoint
+        return endpoint
+
+    async def _publish_ports(self, container_id: str, live: _Live, spec: ContainerSpec) -> None:
+        requests = plan_ports(spec.port_bindings, spec.exposed_ports, spec.publish_all_ports)
+        primary = next(iter(live.endpoints.values()), None)
+        if not requests or primary is None:
+            return
+        desc = f"{live.name} ({primary.endpoint_id})"
+        bound: list[BoundPort] = []
+        try:
+            for req in requests:
+                bound.append(await bind_port(req, desc))
+        except BaseException:
+            for b in bound:
+                b.close()
+            raise
+        if self._nursery is None:
+            for b in bound:
+                b.close()
+            msg = "the network manager is not running"
+            raise BerthError(msg)
+        scope = live.proxies
+
+        async def serve_all(*, task_status: trio.TaskStatus[None]) -> None:
+            with scope:
+                async with trio.open_nursery() as nursery:
+                    for b in bound:
+                        await nursery.start(serve_port, b, (primary.ip, b.binding.container_port))
+                    task_status.started()
+
+        await self._nursery.start(serve_all)
+        live.ports = [b.binding for b in bound]
+
+    async def detach(self, container_id: str) -> None:
+        """The run ended (or its start failed): stop proxies, delete veths, release addresses."""
+        live = self._live.pop(container_id, None)
+        names: list[str] = []
+        if live is not None:
+            live.proxies.cancel()
+            names = [e.host_ifname for e in live.endpoints.values()]
+        if names:
+            def remove() -> None:
+                for link in names:
+                    with contextlib.suppress(BerthError):
+                        netlink.delete_link(link)
+
+            await trio.to_thread.run_sync(remove)
+        self.state.ipam.release_owner(container_id)
+        with contextlib.suppress(OSError):
+            await self._save()
+
+    # --- what the container sees and shows ------------------------------------------------
+
+    def inspect_settings(self, container_id: str, spec: ContainerSpec, running: bool = True) -> dict[str, Any]:
+        """Docker's ``NetworkSettings`` (the keys berth knows), for inspect's ``extra``."""
+        live = self._live.get(container_id) if running else None
+        networks: dict[str, Any] = {}
+        mode = spec.network_mode
+        if mode in (HOST, NONE):
+            n = self._by_name(mode)
+            networks[mode] = _endpoint_json(n.id if n else "", None, ())
+        elif not mode.startswith("container:"):
+            for nid, cfg in self._configs(container_id, spec).items():
+                n = self.state.networks[nid]
+                e = live.endpoints.get(nid) if live else None
+                networks[n.name] = _endpoint_json(n.id, e, cfg.aliases)
+        ports = port_map(live.ports, spec.exposed_ports) if live is not None else {}
+        if live is None or netns_mode(spec) is not NetnsMode.NEW:
+            ports = {} if live is None else port_map((), spec.exposed_ports)
+        settings: dict[str, Any] = {
+            "Networks": networks,
+            "Ports": ports,
+            "SandboxKey": live.netns_path if live else "",
+            "SandboxID": container_id if live else "",
+        }
+        primary = next(iter(live.endpoints.values()), None) if live else None
+        if primary is not None and primary.network_name == BRIDGE:
+            settings.update({
+                "IPAddress": primary.ip, "IPPrefixLen": primary.prefix_len, "Gateway": primary.gateway,
+                "MacAddress": primary.mac, "EndpointID": primary.endpoint_id,
+                "Bridge": self.state.networks[primary.network_id].bridge,
+            })
+        return settings
+
+    def summary_ports(self, container_id: str, spec: ContainerSpec | None = None) -> list[dict[str, object]]:
+        """Docker's list ``Ports`` for ``docker ps`` (empty when not running)."""
+        live = self._live.get(container_id)
+        if live is None:
+            return []
+        return summary(live.ports, spec.exposed_ports if spec else ())
+
+    def port_bindings(self, container_id: str) -> list[PortBinding]:
+        live = self._live.get(container_id)
+        return list(live.ports) if live else []
+
+    def _by_name(self, name: str) -> Network | None:
+        for n in self.state.networks.values():
+            if n.name == name:
+                return n
+        return None
+
+    # --- DNS -------------------------------------------------------------------------
+
+    def _make_lookup(self, network_id: str) -> Callable[[str, str], list[str] | None]:
+        def lookup(name: str, asker: str) -> list[str] | None:
+            return self.resolve_name(name, asker, network_id)
+
+        return lookup
+
+    def resolve_name(self, name: str, asker: str, network_id: str) -> list[str] | None:
+        """Addresses of containers named/aliased ``name`` that share a network with ``asker``."""
+        name = name.lower().rstrip(".")
+        shared = {network_id}
+        for live in self._live.values():
+            if any(e.ip == asker for e in live.endpoints.values()):
+                shared = set(live.endpoints)
+                break
+        found: list[str] = []
+        for cid, live in self._live.items():
+            for nid, e in live.endpoints.items():
+                if nid not in shared:
+                    continue
+                names = {live.name.lower(), live.hostname.lower(), cid[:12], *(a.lower() for a in e.aliases)}
+                if name in names and e.ip not in found:
+                    found.append(e.ip)
+        return found or None
+
+    # --- network API ---------------------------------------------------------------------
+
+    async def create_network(
+        self,
+        name: str,
+        *,
+        driver: str = "bridge",
+        internal: bool = False,
+        attachable: bool = False,
+        labels: Mapping[str, str] | None = None,
+        options: Mapping[str, str] | None = None,
+        subnet: str = "",
+        gateway: str = "",
+    ) -> Network:
+        """``docker network create``.
+
+        Raises:
+            InvalidArgument: bad name, driver, subnet, gateway or options.
+            Conflict: the name is taken ("network with name x already exists").
+            Forbidden: the subnet overlaps another network.
+        """
+        if not name or not name.strip():
+            msg = "network name must not be empty"
+            raise InvalidArgument(msg)
+        if name in PREDEFINED:
+            msg = f"{name} is a pre-defined network and cannot be created"
+            raise Forbidden(msg)
+        if driver not in ("", "bridge"):
+            msg = f"network driver {driver!r} is not supported: berth networks use the bridge driver"
+            raise InvalidArgument(msg)
+        if self._by_name(name) is not None:
+            msg = f"network with name {name} already exists"
+            raise Conflict(msg)
+        opts = dict(options or {})
+        mtu = self.config.mtu
+        if "com.docker.network.driver.mtu" in opts:
+            raw = opts["com.docker.network.driver.mtu"]
+            if not raw.isdigit() or not 68 <= int(raw) <= 65535:
+                msg = f"invalid MTU {raw!r}: expected 68-65535"
+                raise InvalidArgument(msg)
+            mtu = int(raw)
+        nid = _new_id()
+        device = opts.get("com.docker.network.bridge.name") or f"br-{nid[:12]}"
+        if len(device) > IFNAME_MAX or "/" in device or " " in device:
+            msg = f"invalid bridge name {device!r}: at most {IFNAME_MAX} characters, no '/' or spaces"
+            raise InvalidArgument(msg)
+        if any(n.bridge == device for n in self.state.networks.values()):
+            msg = f"bridge name {device} is already used by another network"
+            raise Conflict(msg)
+        taken = [n.subnet for n in self.state.networks.values() if n.subnet]
+        routes = await trio.to_thread.run_sync(netlink.host_routes)
+        ours = {n.subnet for n in self.state.networks.values()}
+        routes = [r for r in routes if r not in ours]
+        user_subnet = bool(subnet)
+        if subnet:
+            subnet = parse_subnet(subnet)
+            check_user_subnet(subnet, routes, taken)
+        elif gateway:
+            msg = "a gateway needs a subnet: pass --subnet too"
+            raise InvalidArgument(msg)
+        else:
+            subnet = choose_subnet(routes, taken, self.config.subnet_candidates)
+        n = Network(
+            id=nid, name=name, driver=Driver.BRIDGE, created=time.time_ns(), bridge=device,
+            subnet=subnet, gateway=gateway_for(subnet, gateway), internal=internal,
+            attachable=attachable, labels=dict(labels or {}), options=opts,
+            user_subnet=user_subnet, mtu=mtu,
+        )
+        self.state.networks[n.id] = n
+        try:
+            await self._bring_up(n)
+        except BaseException:
+            self.state.networks.pop(n.id, None)
+            with trio.CancelScope(shield=True):
+                await trio.to_thread.run_sync(netlink.delete_link, n.bridge)
+            self._bridges_made.discard(n.bridge)
+            raise
+        await self._save()
+        self._publish("create", n)
+        return n
+
+
+    async def remove_network(self, ref: str) -> None:
+        """``docker network rm``.
+
+        Raises:
+            NotFound, Forbidden: pre-defined, or running containers are attached.
+        """
+        n = self.get(ref)
+        if n.predefined:
+            msg = f"{n.name} is a pre-defined network and cannot be removed"
+            raise Forbidden(msg)
+        if self.containers_of(n.id):
+            msg = f"error while removing network: network {n.name} id {n.id} has active endpoints"
+            raise Forbidden(msg)
+        scope = self._resolvers.pop(n.id, None)
+        if scope is not None:
+            scope.cancel()
+        await trio.to_thread.run_sync(netlink.delete_link, n.bridge)
+        self._bridges_made.discard(n.bridge)
+        del self.state.networks[n.id]
+        self.state.ipam.drop_network(n.id)
+        for table in self.state.endpoints.values():
+            table.pop(n.id, None)
+        await self._save()
+        self._publish("destroy", n)
+
+    async def prune(self, filters: Mapping[str, list[str]]) -> list[str]:
+        """``docker network prune``: remove unused user networks; return their names.
+
+        Raises:
+            InvalidArgument: an unknown filter (only ``label``, ``label!`` and ``until``).
+        """
+        for key in filters:
+            if key not in ("label", "label!", "until"):
+                msg = f"invalid filter '{key}'"
+                raise InvalidArgument(msg)
+        until = _parse_until(filters.get("until", []))
+        removed = []
+        for n in list(self.state.networks.values()):
+            if n.predefined or self.containers_of(n.id):
+                continue
+            if not all(views._label_match(n.labels, v) for v in filters.get("label", [])):
+                continue
+            if any(views._label_match(n.labels, v) for v in filters.get("label!", [])):
+                continue
+            if until is not None and n.created >= until:
+                continue
+            with contextlib.suppress(BerthError):
+                await self.remove_network(n.id)
+                removed.append(n.name)
+        return removed
+
+    async def connect(
+        self, network_ref: str, container_id: str, name: str, spec: ContainerSpec,
+        cfg: EndpointConfig, *, running_pid: int = 0,
+    ) -> None:
+        """``docker network connect``: record the endpoint; wire it now if the container runs.
+
+        Raises:
+            NotFound: no such network.
+            Forbidden: host/none/container: modes, or already connected.
+            InvalidArgument: a static address where none is allowed.
+        """
+        n = self.get(network_ref)
+        mode = spec.network_mode
+        if n.driver is not Driver.BRIDGE or mode in (HOST, NONE) or mode.startswith("container:"):
+            msg = "container sharing network namespace with another container or host cannot be connected to any other network"
+            if n.driver is not Driver.BRIDGE:
+                msg = f"container cannot be disconnected from host network or connected to {n.name} network"
+            raise Forbidden(msg)
+        if cfg.ipv4_address:
+            self._check_static(n, cfg.ipv4_address)
+        table = dict(self._configs(container_id, spec))
+        if n.id in table:
+            msg = f"endpoint with name {name} already exists in network {n.name}"
+            raise Forbidden(msg)
+        table[n.id] = cfg
+        live = self._live.get(container_id)
+        if live is not None and live.attached and running_pid:
+            try:
+                await self._connect_live(container_id, live, n, cfg, primary=not live.endpoints)
+            except BaseException:
+                self.state.ipam.release(n.id, container_id)
+                raise
+        self.state.endpoints[container_id] = table
+        await self._save()
+        self._publish("connect", n, container=container_id)
+
+    async def disconnect(
+        self, network_ref: str, container_id: str, spec: ContainerSpec, *, force: bool = False
+    ) -> None:
+        """``docker network disconnect``: forget the endpoint; unplug it if the container runs.
+
+        Raises:
+            NotFound: no such network.
+            Forbidden: host/none, or the container is not connected.
+        """
+        n = self.get(network_ref)
+        if n.driver is not Driver.BRIDGE:
+            msg = f"container cannot be disconnected from host network or connected to {n.name} network"
+            raise Forbidden(msg)
+        table = dict(self._configs(container_id, spec))
+        if n.id not in table and not force:
+            msg = f"container {container_id} is not connected to network {n.name}"
+            raise Forbidden(msg)
+        table.pop(n.id, None)
+        live = self._live.get(container_id)
+        if live is not None and n.id in live.endpoints:
+            e = live.endpoints.pop(n.id)
+            await trio.to_thread.run_sync(netlink.delete_link, e.host_ifname)
+        self.state.ipam.release(n.id, container_id)
+        self.state.endpoints[container_id] = table
+        await self._save()
+        self._publish("disconnect", n, container=container_id)
+
+
+def _endpoint_json(network_id: str, e: Endpoint | None, aliases: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "IPAMConfig": None, "Links": None, "Aliases": list(aliases) or None, "MacAddress": e.mac if e else "",
+        "DriverOpts": None, "GwPriority": 0, "NetworkID": network_id,
+        "EndpointID": e.endpoint_id if e else "", "Gateway": e.gateway if e else "",
+        "IPAddress": e.ip if e else "", "IPPrefixLen": e.prefix_len if e else 0,
+        "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
+        "DNSNames": None,
+    }
+
+
+def _collides(subnet: str, routes: list[str], device: str) -> bool:
+    net = ipaddress.IPv4Network(subnet)
+    return any(net.overlaps(ipaddress.IPv4Network(r, strict=False)) for r in routes)
+
+
+def _parse_until(values: list[str]) -> int | None:
+    """``until``: unix seconds (float) or a Go duration like 24h, as an ns instant."""
+    if not values:
+        return None
+    value = values[0].strip()
+    try:
+        return int(float(value) * 1e9)
+    except ValueError:
+        pass
+    units = {"s": 1, "m": 60, "h": 3600}
+    if value and value[-1] in units and value[:-1].replace(".", "", 1).isdigit():
+        return time.time_ns() - int(float(value[:-1]) * units[value[-1]] * 1e9)
+    msg = f"invalid filter 'until={value}'"
+    raise InvalidArgument(msg)

@@ -1,0 +1,203 @@
+"""Kernel networking through pyroute2: bridges, veth pairs, addresses, routes.
+
+Every function here is blocking and meant for ``trio.to_thread.run_sync``.
+
+Entering a container's network namespace: ``setns(2)`` with CLONE_NEWNET
+changes the namespace of the calling *thread* only, so ``in_netns`` switches
+the worker thread, opens a netlink socket there (a socket stays bound to the
+namespace it was created in), and switches the thread back before returning
+it to trio's thread cache. pyroute2's own netns support forks a helper
+process per socket, which costs more than the whole veth setup.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from pyroute2 import IPRoute
+from pyroute2.netlink.exceptions import NetlinkError
+
+from supervisor.errors import RuntimeFailed
+
+CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _setns(fd: int) -> None:
+    if _libc.setns(fd, CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+@contextlib.contextmanager
+def in_netns(path: str) -> Iterator[None]:
+    """Run the block in the network namespace at ``path`` (this thread only).
+
+    Raises:
+        RuntimeFailed: the namespace cannot be entered.
+    """
+    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        try:
+            target = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            msg = f"cannot open network namespace {path}: {exc.strerror}"
+            raise RuntimeFailed(msg) from exc
+        try:
+            _setns(target)
+        except OSError as exc:
+            msg = f"cannot enter network namespace {path}: {exc.strerror}"
+            raise RuntimeFailed(msg) from exc
+        finally:
+            os.close(target)
+        try:
+            yield
+        finally:
+            try:
+                _setns(own)
+            except OSError:  # a thread stuck in a container's namespace must never be reused
+                os.abort()
+    finally:
+        os.close(own)
+
+
+def _fail(what: str, exc: Exception) -> RuntimeFailed:
+    return RuntimeFailed(f"{what}: {exc}")
+
+
+def host_routes() -> list[str]:
+    """The IPv4 destinations (CIDR) of the host's main routing table, default route excluded."""
+    out = []
+    with IPRoute() as ipr:
+        for route in ipr.route("dump", family=2, table=254):
+            dst = route.get_attr("RTA_DST")
+            if dst and route["dst_len"] > 0:
+                out.append(f"{dst}/{route['dst_len']}")
+    return out
+
+
+def link_exists(name: str) -> bool:
+    with IPRoute() as ipr:
+        return bool(ipr.link_lookup(ifname=name))
+
+
+def ensure_bridge(name: str, gateway: str, prefix_len: int, mtu: int = 1500) -> bool:
+    """Create bridge ``name`` (if missing) with the gateway address, up. True if created."""
+    try:
+        with IPRoute() as ipr:
+            found = ipr.link_lookup(ifname=name)
+            created = not found
+            if created:
+                ipr.link("add", ifname=name, kind="bridge")
+                found = ipr.link_lookup(ifname=name)
+            index = found[0]
+            ipr.link("set", index=index, mtu=mtu)
+            have = {
+                (a.get_attr("IFA_ADDRESS"), a["prefixlen"]) for a in ipr.get_addr(index=index, family=2)
+            }
+            if (gateway, prefix_len) not in have:
+                ipr.addr("add", index=index, address=gateway, prefixlen=prefix_len)
+            ipr.link("set", index=index, state="up")
+            return created
+    except NetlinkError as exc:
+        raise _fail(f"cannot set up bridge {name}", exc) from exc
+
+
+def delete_link(name: str) -> bool:
+    """Delete the link ``name``; False if it was not there."""
+    try:
+        with IPRoute() as ipr:
+            found = ipr.link_lookup(ifname=name)
+            if not found:
+                return False
+            ipr.link("del", index=found[0])
+            return True
+    except NetlinkError as exc:
+        if exc.code == errno.ENODEV:
+            return False
+        raise _fail(f"cannot delete link {name}", exc) from exc
+
+
+@dataclass(frozen=True, slots=True)
+class VethPlan:
+    """One veth pair to make: host side on ``bridge``, peer ``ifname`` inside ``netns_path``."""
+
+    bridge: str
+    host_ifname: str
+    netns_path: str
+    ifname: str
+    address: str
+    prefix_len: int
+    mac: str
+    mtu: int = 1500
+    gateway: str = ""  # default route via this ("" = none: internal or secondary network)
+
+
+def create_veth(plan: VethPlan) -> None:
+    """Make the pair, plug the host side into the bridge, configure the container side.
+
+    On failure the host side is deleted again (which deletes the peer).
+
+    Raises:
+        RuntimeFailed: any netlink error, with the step that failed.
+    """
+    fd = os.open(plan.netns_path, os.O_RDONLY | os.O_CLOEXEC)
+    created = False
+    try:
+        with IPRoute() as ipr:
+            bridge = ipr.link_lookup(ifname=plan.bridge)
+            if not bridge:
+                msg = f"bridge {plan.bridge} does not exist"
+                raise RuntimeFailed(msg)
+            ipr.link(
+                "add", ifname=plan.host_ifname, kind="veth", mtu=plan.mtu,
+                peer={"ifname": plan.ifname, "net_ns_fd": fd, "mtu": plan.mtu},
+            )
+            created = True
+            index = ipr.link_lookup(ifname=plan.host_ifname)[0]
+            ipr.link("set", index=index, master=bridge[0], state="up")
+        with in_netns(plan.netns_path), IPRoute() as ipr:
+            index = ipr.link_lookup(ifname=plan.ifname)[0]
+            ipr.link("set", index=index, address=plan.mac, mtu=plan.mtu)
+            ipr.addr("add", index=index, address=plan.address, prefixlen=plan.prefix_len)
+            ipr.link("set", index=index, state="up")
+            lo = ipr.link_lookup(ifname="lo")
+            if lo:
+                ipr.link("set", index=lo[0], state="up")
+            if plan.gateway:
+                ipr.route("add", dst="0.0.0.0/0", gateway=plan.gateway)
+    except NetlinkError as exc:
+        if created:
+            with contextlib.suppress(RuntimeFailed):
+                delete_link(plan.host_ifname)
+        raise _fail(f"cannot attach {plan.ifname} to {plan.bridge}", exc) from exc
+    except BaseException:
+        if created:
+            with contextlib.suppress(RuntimeFailed):
+                delete_link(plan.host_ifname)
+        raise
+    finally:
+        os.close(fd)
+
+
+def links_with_prefix(prefixes: tuple[str, ...]) -> list[str]:
+    """Names of host links starting with one of ``prefixes`` (leftover sweeps, tests)."""
+    with IPRoute() as ipr:
+        names = [link.get_attr("IFLA_IFNAME") for link in ipr.get_links()]
+    return [n for n in names if n and n.startswith(prefixes)]
+
+
+def bridge_ports(bridge: str) -> list[str]:
+    """Names of the links enslaved to ``bridge``."""
+    with IPRoute() as ipr:
+        found = ipr.link_lookup(ifname=bridge)
+        if not found:
+            return []
+        return [
+            link.get_attr("IFLA_IFNAME") for link in ipr.get_links() if link.get_attr("IFLA_MASTER") == found[0]
+        ]

@@ -1,0 +1,249 @@
+"""The network manager on the real kernel, with processes in fresh namespaces standing in for containers.
+
+Each "container" is ``unshare -n sleep`` (a new, empty network namespace, as
+runc create leaves it); the manager wires it like the engine will. Traffic
+goes only to loopback and to these namespaces. Every link, namespace holder
+and process is removed in finally blocks, and the host's link list is
+compared before and after.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import subprocess
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import trio
+
+from supervisor.engine.model import ContainerSpec
+from supervisor.errors import BerthError, RuntimeFailed
+from supervisor.network.manager import NetworkConfig, NetworkManager
+from supervisor.network.model import NetnsMode
+from supervisor.network.netlink import links_with_prefix
+
+pytestmark = pytest.mark.skipif(shutil.which("unshare") is None or shutil.which("busybox") is None, reason="needs unshare and busybox")
+
+FORWARDING = Path("/proc/sys/net/ipv4/ip_forward").read_text().strip() == "1"
+
+
+def _links() -> set[str]:
+    return set(links_with_prefix(("br-", "veth", "bt")))
+
+
+@pytest.fixture
+def root() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="berth-net"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+class Sandboxes:
+    """Processes in new network namespaces; all killed at the end."""
+
+    def __init__(self) -> None:
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def new(self, *cmd: str) -> int:
+        argv = ["unshare", "-n", *(cmd or ("sleep", "60"))]
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.procs.append(proc)
+        # unshare execs the command: the pid is the namespace holder once the exec happened.
+        for _ in range(200):
+            try:
+                if Path(f"/proc/{proc.pid}/ns/net").resolve() != Path("/proc/self/ns/net").resolve():
+                    break
+            except OSError:
+                pass
+            import time
+
+            time.sleep(0.005)
+        return proc.pid
+
+    def close(self) -> None:
+        for proc in self.procs:
+            proc.kill()
+            proc.wait(10)
+
+
+async def _in_ns(pid: int, *cmd: str, timeout: float = 10) -> subprocess.CompletedProcess[str]:
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["nsenter", "-t", str(pid), "-n", *cmd], capture_output=True, text=True, timeout=timeout)
+
+    return await trio.to_thread.run_sync(run)
+
+
+@pytest.fixture
+async def env(root: Path, nursery: trio.Nursery) -> AsyncIterator[tuple[NetworkManager, Sandboxes, str]]:
+    before = _links()
+    bridge = "bt" + secrets.token_hex(4)
+    manager = NetworkManager(NetworkConfig(data_root=root, exec_root=root / "exec", bridge_name=bridge))
+    scope = trio.CancelScope()
+    sandboxes = Sandboxes()
+    done = trio.Event()
+
+    async def run(*, task_status: trio.TaskStatus[NetworkManager]) -> None:
+        try:
+            with scope:
+                await manager.run(task_status=task_status)
+        finally:
+            done.set()
+
+    try:
+        await nursery.start(run)
+        yield manager, sandboxes, bridge
+    finally:
+        scope.cancel()
+        with trio.fail_after(20):
+            await done.wait()
+        sandboxes.close()
+    leftovers = _links() - before
+    for name in leftovers:
+        subprocess.run(["ip", "link", "del", name], check=False)
+    assert not leftovers, f"links left behind: {leftovers}"
+
+
+def spec(network: str = "bridge", **kw: object) -> ContainerSpec:
+    return ContainerSpec(image="busybox", cmd=("sh",), network_mode=network, **kw)  # type: ignore[arg-type]
+
+
+async def test_default_bridge_attach_and_proxy(env) -> None:
+    """eth0 with an address and a default route; a published port reaches the container."""
+    manager, boxes, bridge = env
+    bridge_net = manager.get("bridge")
+    assert bridge_net.bridge == bridge
+    pid = boxes.new("busybox", "nc", "-l", "-p", "80", "-e", "echo", "hello")
+    s = spec(port_bindings={"80/tcp": ({"HostIp": "127.0.0.1", "HostPort": ""},)})
+    cid = "a" * 64
+    await manager.register(cid, s)
+    plan = await manager.plan(cid, "web", s)
+    assert plan.mode is NetnsMode.NEW and plan.hosts[0].names == ("aaaaaaaaaaaa",)
+    att = await manager.attach(cid, "web", s, pid)
+    assert att.primary is not None and att.primary.ip == plan.hosts[0].ip
+    routes = (await _in_ns(pid, "ip", "route")).stdout
+    assert f"default via {bridge_net.gateway} dev eth0" in routes
+    port = att.ports[0].host_port
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    async with stream:
+        with trio.fail_after(5):
+            assert (await stream.receive_some(100)).strip() == b"hello"
+    settings = manager.inspect_settings(cid, s)
+    assert settings["Ports"] == {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(port)}]}
+    assert settings["Networks"]["bridge"]["IPAddress"] == att.primary.ip
+    await manager.detach(cid)
+    assert manager.inspect_settings(cid, s, running=False)["Ports"] == {}
+    # the port is free again once detached
+    again = await trio.open_tcp_listeners(port, host="127.0.0.1")
+    for listener in again:
+        await listener.aclose()
+
+
+async def test_user_network_dns_and_isolation(env) -> None:
+    """Names resolve on a shared network; a container on another network cannot reach them."""
+    manager, boxes, _ = env
+    front = await manager.create_network("front-" + secrets.token_hex(3))
+    back = await manager.create_network("back-" + secrets.token_hex(3))
+    web_pid, db_pid, other_pid = boxes.new(), boxes.new(), boxes.new()
+    web, db, other = "1" * 64, "2" * 64, "3" * 64
+    await manager.register(web, spec(front.name))
+    await manager.register(db, spec(front.name), {front.name: ("database",)})
+    await manager.register(other, spec(back.name))
+    plan = await manager.plan(web, "web", spec(front.name))
+    assert plan.nameservers == (front.gateway,)
+    await manager.attach(web, "web", spec(front.name), web_pid)
+    db_att = await manager.attach(db, "db", spec(front.name), db_pid)
+    await manager.attach(other, "other", spec(back.name), other_pid)
+    for name in ("db", "database"):
+        out = await _in_ns(web_pid, "busybox", "nslookup", name, front.gateway)
+        assert db_att.primary.ip in out.stdout, out
+    ping = await _in_ns(web_pid, "busybox", "ping", "-c1", "-W2", db_att.primary.ip)
+    assert ping.returncode == 0, ping
+    out = await _in_ns(other_pid, "busybox", "nslookup", "db", back.gateway)
+    assert db_att.primary.ip not in out.stdout
+    if not FORWARDING:
+        ping = await _in_ns(other_pid, "busybox", "ping", "-c1", "-W1", db_att.primary.ip)
+        assert ping.returncode != 0
+    with pytest.raises(BerthError, match="active endpoints"):
+        await manager.remove_network(front.name)
+    for cid in (web, db, other):
+        await manager.detach(cid)
+    await manager.remove_network(front.name)
+    await manager.remove_network(back.name)
+
+
+async def test_internal_network_has_no_default_route(env) -> None:
+    manager, boxes, _ = env
+    net = await manager.create_network("int-" + secrets.token_hex(3), internal=True, subnet="10.231.7.0/24")
+    pid = boxes.new()
+    cid = "4" * 64
+    await manager.register(cid, spec(net.name))
+    att = await manager.attach(cid, "x", spec(net.name), pid)
+    assert att.primary.ip.startswith("10.231.7.")
+    routes = (await _in_ns(pid, "ip", "route")).stdout
+    assert "default" not in routes
+    await manager.detach(cid)
+    await manager.remove_network(net.name)
+
+
+async def test_taken_port_fails_attach_without_leftovers(env) -> None:
+    manager, boxes, _ = env
+    holder = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    port = holder[0].socket.getsockname()[1]
+    try:
+        pid = boxes.new()
+        s = spec(port_bindings={"80/tcp": ({"HostIp": "127.0.0.1", "HostPort": str(port)},)})
+        cid = "5" * 64
+        await manager.register(cid, s)
+        with pytest.raises(RuntimeFailed, match="port is already allocated"):
+            await manager.attach(cid, "web", s, pid)
+        assert manager.state.ipam.address_of(manager.get("bridge").id, cid) is None
+        assert not manager.containers_of(manager.get("bridge").id)
+    finally:
+        for listener in holder:
+            await listener.aclose()
+
+
+async def test_connect_live_and_disconnect(env) -> None:
+    manager, boxes, _ = env
+    extra = await manager.create_network("extra-" + secrets.token_hex(3))
+    pid = boxes.new()
+    cid = "6" * 64
+    from supervisor.network.model import EndpointConfig
+
+    await manager.register(cid, spec())
+    await manager.attach(cid, "c", spec(), pid)
+    await manager.connect(extra.name, cid, "c", spec(), EndpointConfig(("alias1",)), running_pid=pid)
+    addrs = (await _in_ns(pid, "ip", "-br", "addr")).stdout
+    assert "eth1" in addrs
+    assert set(manager.inspect_settings(cid, spec())["Networks"]) == {"bridge", extra.name}
+    await manager.disconnect(extra.name, cid, spec())
+    assert "eth1" not in (await _in_ns(pid, "ip", "-br", "addr")).stdout
+    await manager.detach(cid)
+    await manager.remove_network(extra.name)
+
+
+async def test_definitions_survive_restart(root: Path) -> None:
+    """A user network and the default bridge keep their subnets; no link outlives either run."""
+    before = _links()
+    bridge = "bt" + secrets.token_hex(4)
+    config = NetworkConfig(data_root=root, exec_root=root / "exec", bridge_name=bridge)
+    first = NetworkManager(config)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(first.run)
+        net = await first.create_network("keep-" + secrets.token_hex(3), labels={"k": "v"})
+        default_subnet = first.get("bridge").subnet
+        nursery.cancel_scope.cancel()
+    assert _links() - before == set()
+    second = NetworkManager(config)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(second.run)
+        again = second.get(net.name)
+        assert (again.id, again.subnet, again.labels) == (net.id, net.subnet, {"k": "v"})
+        assert second.get("bridge").subnet == default_subnet
+        assert again.bridge in _links()
+        await second.remove_network(net.name)
+        nursery.cancel_scope.cancel()
+    assert _links() - before == set()
