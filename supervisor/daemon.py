@@ -19,12 +19,15 @@ import signal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import trio
 
 from supervisor import __version__, _logging
 from supervisor.api.app import build_router, metrics_router
 from supervisor.api.http import serve_tcp, serve_unix
+from supervisor.compose.backend_http import HttpBackend
+from supervisor.compose.service import ServiceSupervisor
 from supervisor.engine.cgroups import detect_layout, swap_limit_probe
 from supervisor.engine.defaults import ALL_CAPABILITIES, RLIMIT_NUMBERS
 from supervisor.engine.engine import Engine, EngineConfig
@@ -61,6 +64,7 @@ class DaemonOptions:
     stats_interval: float = 1.0
     bridge_name: str = ""
     bridge_subnet: str = ""
+    service_files: tuple[str, ...] = ()
 
 
 def socket_path_from_host(host: str) -> Path:
@@ -167,16 +171,29 @@ def version_info(runtime: str) -> dict[str, object]:
     }
 
 
-async def _watch_signals(cancel_api: trio.CancelScope, root: trio.CancelScope, engine: Engine) -> None:
-    """First SIGTERM/SIGINT: graceful shutdown. A second one: cancel everything now."""
-    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+async def _watch_signals(
+    cancel_api: trio.CancelScope,
+    cancel_services: trio.CancelScope,
+    root: trio.CancelScope,
+    engine: Engine,
+    services: ServiceSupervisor,
+) -> None:
+    """SIGHUP: reload the service files. First SIGTERM/SIGINT: graceful shutdown; a second: now."""
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
         async for signum in signals:
+            if signum == signal.SIGHUP:
+                log.info("reloading service files", signal="SIGHUP")
+                services.request_reload()
+                continue
             log.info("shutting down", signal=signal.Signals(signum).name)
+            cancel_services.cancel()
             cancel_api.cancel()
             async with trio.open_nursery() as nursery:
 
                 async def second_signal() -> None:
-                    async for _ in signals:
+                    async for again in signals:
+                        if again == signal.SIGHUP:
+                            continue
                         log.warning("second signal: exiting now")
                         root.cancel()
                         return
@@ -185,6 +202,13 @@ async def _watch_signals(cancel_api: trio.CancelScope, root: trio.CancelScope, e
                 await engine.shutdown()
                 nursery.cancel_scope.cancel()
             return
+
+
+async def _run_in_scope(
+    scope: trio.CancelScope, service: Any, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+) -> None:
+    with scope:
+        await service(task_status=task_status)
 
 
 async def serve(options: DaemonOptions) -> None:
@@ -241,8 +265,11 @@ async def serve(options: DaemonOptions) -> None:
             "CgroupVersion": "2" if layout.version.is_v2 else "1",
             "Runtime": runtime.name,
         }
+        backend = HttpBackend(f"unix://{options.socket_path}")
+        services = ServiceSupervisor(options.service_files, backend, bus.publish)
         router = build_router(
             engine=engine, images=images, bus=bus, sampler=sampler, network=network,
+            reload=services.reload if options.service_files else None,
             version_info=lambda: version_info(runtime.name), daemon_info=lambda: facts,
         )
         async with trio.open_nursery() as root:
@@ -255,9 +282,14 @@ async def serve(options: DaemonOptions) -> None:
                 await root.start(serve_tcp, host, port, metrics_router(router))
             api_scope = trio.CancelScope()
             await root.start(_started_api, api_scope, str(options.socket_path), router)
+            services_scope = trio.CancelScope()
+            if options.service_files:
+                await root.start(_run_in_scope, services_scope, services.run)
             bus.publish(EventType.DAEMON, "start", "berth", {"name": platform.node()})
             log.info("daemon ready", socket=str(options.socket_path), data_root=str(options.data_root), runtime=runtime.name, cgroups=layout.version.value)
-            await _watch_signals(api_scope, root.cancel_scope, engine)
+            await _watch_signals(api_scope, services_scope, root.cancel_scope, engine, services)
+            with trio.CancelScope(shield=True), trio.move_on_after(5):
+                await backend.aclose()
             bus.publish(EventType.DAEMON, "shutdown", "berth", {"name": platform.node()})
             root.cancel_scope.cancel()
     finally:
@@ -290,6 +322,7 @@ def run_daemon(
     stats_interval: float = 1.0,
     bridge_name: str = "",
     bridge_subnet: str = "",
+    service_files: tuple[str, ...] = (),
 ) -> None:
     """Run the daemon in the foreground until SIGTERM/SIGINT."""
     _logging.configure(level=log_level)
@@ -314,6 +347,7 @@ def run_daemon(
         stats_interval=stats_interval,
         bridge_name=bridge_name,
         bridge_subnet=bridge_subnet,
+        service_files=tuple(str(Path(f).absolute()) for f in service_files),
     )
     try:
         trio.run(serve, options)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from supervisor.api.router import Router
@@ -13,6 +13,7 @@ from supervisor.api.routes_images import ImageRoutes
 from supervisor.api.routes_info import add_info_routes
 from supervisor.api.routes_logs import add_log_routes
 from supervisor.api.routes_networks import add_network_routes
+from supervisor.api.routes_reload import add_reload_routes
 from supervisor.api.routes_stats import add_stats_routes
 from supervisor.api.routes_system import add_system_routes
 
@@ -31,6 +32,7 @@ def build_router(
     bus: EventBus,
     sampler: StatsSampler | None = None,
     network: NetworkManager | None = None,
+    reload: Callable[[], Awaitable[Any]] | None = None,
     version_info: Callable[[], dict[str, Any]],
     daemon_info: Callable[[], Mapping[str, str]],
 ) -> Router:
@@ -46,6 +48,7 @@ def build_router(
         add_stats_routes(router, engine, sampler)
     if network is not None:
         add_network_routes(router, network, engine)
+    add_reload_routes(router, reload)
     return router
 
 

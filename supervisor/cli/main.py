@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import click
 
+from supervisor.cli import compose as compose_cli
 from supervisor.cli import containers, images, networks, stats, system
 from supervisor.cli.client import DEFAULT_HOST
 from supervisor.cli.logs import logs_command
@@ -94,6 +95,14 @@ def cli(ctx: click.Context, host: str, debug: bool) -> None:
     show_default=True,
     help="Seconds between stats samples of every container",
 )
+@click.option(
+    "-c",
+    "--config",
+    "service_files",
+    multiple=True,
+    type=click.Path(),
+    help="Service file (compose format) or directory of *.yml/*.yaml the daemon keeps running; repeatable",
+)
 @click.option("--bridge-name", default="", help="Device of the default bridge network (default berth0)")
 @click.option("--bridge-subnet", default="", help="Subnet of the default bridge network (default: a free Docker pool)")
 def daemon_cmd(
@@ -105,6 +114,7 @@ def daemon_cmd(
     log_opts: tuple[str, ...],
     metrics_addr: str | None,
     stats_interval: float,
+    service_files: tuple[str, ...],
     bridge_name: str,
     bridge_subnet: str,
 ) -> None:
@@ -122,6 +132,7 @@ def daemon_cmd(
         stats_interval=stats_interval,
         bridge_name=bridge_name,
         bridge_subnet=bridge_subnet,
+        service_files=service_files,
     )
 
 
@@ -129,6 +140,7 @@ for _command in (
     *containers.COMMANDS, *images.COMMANDS, *system.COMMANDS, create_cmd, run_cmd, logs_command,
     *stats.COMMANDS,
     *networks.COMMANDS,
+    *compose_cli.COMMANDS,
 ):
     cli.add_command(_command)
 

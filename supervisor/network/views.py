@@ -23,10 +23,12 @@ def network_json(n: Network, containers: Mapping[str, Mapping[str, str]] | None 
     options: dict[str, str] = dict(n.options)
     config: list[dict[str, str]] = []
     if n.driver is Driver.BRIDGE:
-        options.setdefault("com.docker.network.bridge.name", n.bridge)
+        # Like Docker, only the default bridge shows its device options; a user
+        # network shows the options it was created with (compose 1.x compares them).
         if n.name == "bridge":
+            options.setdefault("com.docker.network.bridge.name", n.bridge)
             options.setdefault("com.docker.network.bridge.default_bridge", "true")
-        options.setdefault("com.docker.network.driver.mtu", str(n.mtu))
+            options.setdefault("com.docker.network.driver.mtu", str(n.mtu))
         config.append({"Subnet": n.subnet, "Gateway": n.gateway})
     return {
         "Name": n.name,
