@@ -43,6 +43,8 @@ from supervisor.images.store import ImageStore
 from supervisor.logs.options import parse_daemon_log_opts
 from supervisor.network.manager import NetworkConfig, NetworkManager
 from supervisor.stats.sampler import StatsSampler, Target
+from supervisor.volumes.service import VolumeService
+from supervisor.volumes.store import VolumeStore
 
 log = _logging.get_logger("supervisor.daemon")
 
@@ -245,6 +247,12 @@ async def serve(options: DaemonOptions) -> None:
             ),
             runtime, images, bus, context,
         )
+        volumes = VolumeService(
+            VolumeStore(options.data_root / "volumes"), bus,
+            state_dirs=(options.data_root, options.exec_root), sockets=(options.socket_path,),
+        )
+        await volumes.load()
+        engine.volumes = volumes
         network = NetworkManager(
             NetworkConfig(
                 options.data_root, options.exec_root,
@@ -268,7 +276,7 @@ async def serve(options: DaemonOptions) -> None:
         backend = HttpBackend(f"unix://{options.socket_path}")
         services = ServiceSupervisor(options.service_files, backend, bus.publish)
         router = build_router(
-            engine=engine, images=images, bus=bus, sampler=sampler, network=network,
+            engine=engine, images=images, bus=bus, sampler=sampler, volumes=volumes, network=network,
             reload=services.reload if options.service_files else None,
             version_info=lambda: version_info(runtime.name), daemon_info=lambda: facts,
         )

@@ -16,6 +16,7 @@ from supervisor.api.routes_networks import add_network_routes
 from supervisor.api.routes_reload import add_reload_routes
 from supervisor.api.routes_stats import add_stats_routes
 from supervisor.api.routes_system import add_system_routes
+from supervisor.api.routes_volumes import add_volume_routes
 
 if TYPE_CHECKING:
     from supervisor.engine.engine import Engine
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from supervisor.images.store import ImageStore
     from supervisor.network.manager import NetworkManager
     from supervisor.stats.sampler import StatsSampler
+    from supervisor.volumes.service import VolumeService
 
 
 def build_router(
@@ -35,6 +37,7 @@ def build_router(
     reload: Callable[[], Awaitable[Any]] | None = None,
     version_info: Callable[[], dict[str, Any]],
     daemon_info: Callable[[], Mapping[str, str]],
+    volumes: VolumeService | None = None,
 ) -> Router:
     router = Router()
     add_system_routes(router, version_info=version_info)
@@ -49,6 +52,8 @@ def build_router(
     if network is not None:
         add_network_routes(router, network, engine)
     add_reload_routes(router, reload)
+    if volumes is not None:
+        add_volume_routes(router, volumes)
     return router
 
 

@@ -35,6 +35,8 @@ from supervisor.engine.model import (
 )
 from supervisor.errors import InvalidArgument
 from supervisor.images.model import Image
+from supervisor.volumes.plan import MountRequest, validate_request
+from supervisor.volumes.specs import parse_volumes_from
 
 # --- reading JSON the way Go fills a struct --------------------------------------------
 
@@ -356,17 +358,6 @@ def _validate_cpuset(value: str, what: str) -> None:
         if not ok:
             msg = f"Invalid value {value} for cpuset {what}"
             raise InvalidArgument(msg)
-
-
-def _validate_bind(bind: str) -> None:
-    parts = bind.split(":")
-    dest = parts[1] if len(parts) >= 2 else parts[0]
-    if not bind or len(parts) > 3 or not dest.startswith("/"):
-        msg = f"invalid volume specification: '{bind}'"
-        raise InvalidArgument(msg)
-    if dest == "/":
-        msg = f"invalid volume specification: '{bind}': destination can't be '/'"
-        raise InvalidArgument(msg)
 
 
 _PROTOCOLS = ("tcp", "udp", "sctp")
@@ -692,8 +683,6 @@ def parse_create(body: Mapping[str, Any], image: Image, *, name: str | None) -> 
     _validate_caps(cap_add, "CapAdd")
     _validate_caps(cap_drop, "CapDrop")
     binds = host.strs("Binds") or ()
-    for bind in binds:
-        _validate_bind(bind)
     extra_hosts = host.strs("ExtraHosts") or ()
     for extra in extra_hosts:
         _validate_extra_host(extra)
@@ -701,9 +690,15 @@ def parse_create(body: Mapping[str, Any], image: Image, *, name: str | None) -> 
     if shm_size < 0:
         msg = "SHM size can not be less than 0"
         raise InvalidArgument(msg)
-    if host.has("Mounts") and host.objs("Mounts", "mount.Mount"):
-        msg = "HostConfig.Mounts is not supported yet; use HostConfig.Binds (docker run -v)"
-        raise InvalidArgument(msg)
+    mounts = tuple(dict(o._data) for o in host.objs("Mounts", "mount.Mount") or ())
+    volumes_from = host.strs("VolumesFrom") or ()
+    for item in volumes_from:
+        parse_volumes_from(item)
+    volumes = _union(top.map_keys("Volumes"), img.volumes)
+    tmpfs = host.strmap("Tmpfs") or {}
+    validate_request(
+        MountRequest(binds=binds, mounts=mounts, volumes=volumes, tmpfs=tmpfs, volumes_from=volumes_from)
+    )
 
     exposed = tuple(normalize_port(p) for p in top.map_keys("ExposedPorts"))
     labels = {**img.labels, **(top.strmap("Labels") or {})}
@@ -730,7 +725,7 @@ def parse_create(body: Mapping[str, Any], image: Image, *, name: str | None) -> 
             _read_health(top.obj("Healthcheck", "container.HealthConfig")), img.healthcheck
         ),
         exposed_ports=_union(exposed, img.exposed_ports),
-        volumes=_union(top.map_keys("Volumes"), img.volumes),
+        volumes=volumes,
         shell=top.strs("Shell") or img.shell,
         init=bool(host.opt_flag("Init")),
         auto_remove=auto_remove,
@@ -740,6 +735,8 @@ def parse_create(body: Mapping[str, Any], image: Image, *, name: str | None) -> 
         cap_drop=cap_drop,
         network_mode=network_mode,
         binds=binds,
+        mounts=mounts,
+        volumes_from=volumes_from,
         port_bindings=_read_port_bindings(host),
         publish_all_ports=host.flag("PublishAllPorts"),
         dns=host.strs("Dns") or (),
@@ -747,7 +744,7 @@ def parse_create(body: Mapping[str, Any], image: Image, *, name: str | None) -> 
         dns_options=host.strs("DnsOptions") or (),
         extra_hosts=extra_hosts,
         shm_size=shm_size or DEFAULT_SHM_SIZE,
-        tmpfs=host.strmap("Tmpfs") or {},
+        tmpfs=tmpfs,
         sysctls=host.strmap("Sysctls") or {},
         restart_policy=restart_policy,
         log_config=_read_log_config(host.obj("LogConfig", "container.LogConfig")),
@@ -757,7 +754,7 @@ def parse_create(body: Mapping[str, Any], image: Image, *, name: str | None) -> 
 
 
 _IGNORED_HOST_FIELDS = (
-    "Links", "VolumesFrom", "Devices", "DeviceRequests", "DeviceCgroupRules", "SecurityOpt",
+    "Links", "Devices", "DeviceRequests", "DeviceCgroupRules", "SecurityOpt",
     "GroupAdd", "IpcMode", "PidMode", "UTSMode", "UsernsMode", "CgroupParent", "OomScoreAdj",
     "OomKillDisable", "MemorySwappiness", "BlkioWeight", "BlkioWeightDevice", "Runtime",
     "BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps",

@@ -207,7 +207,9 @@ class ContainerRoutes:
             msg = "Conflict, cannot remove the default link name of the container"
             raise InvalidArgument(msg)
         with trio.CancelScope(shield=True):
-            await self.engine.remove(req.params["id"], force=req.query_bool("force"))
+            await self.engine.remove(
+                req.params["id"], force=req.query_bool("force"), remove_volumes=req.query_bool("v")
+            )
         return Response.empty(204)
 
     async def resize(self, req: Request) -> Response:

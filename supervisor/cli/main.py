@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from supervisor.cli import compose as compose_cli
-from supervisor.cli import containers, images, networks, stats, system
+from supervisor.cli import containers, images, networks, stats, system, volumes
 from supervisor.cli.client import DEFAULT_HOST
 from supervisor.cli.logs import logs_command
 from supervisor.cli.run import create_cmd, run_cmd
@@ -138,7 +138,7 @@ def daemon_cmd(
 
 for _command in (
     *containers.COMMANDS, *images.COMMANDS, *system.COMMANDS, create_cmd, run_cmd, logs_command,
-    *stats.COMMANDS,
+    *stats.COMMANDS, *volumes.COMMANDS,
     *networks.COMMANDS,
     *compose_cli.COMMANDS,
 ):

@@ -9,6 +9,7 @@ cannot be converted raises ``InvalidArgument`` naming the flag.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any
 
 from supervisor.cli import units
 from supervisor.errors import InvalidArgument
+from supervisor.volumes.specs import parse_mount_flag
 
 _PROTOCOLS = ("tcp", "udp", "sctp")
 
@@ -364,6 +366,10 @@ def build_create(
     host.update({k: list(opts[o]) for k, o in lists.items() if opts.get(o)})
     if opts.get("add_host"):
         host["ExtraHosts"] = [h.replace("=", ":", 1) if "=" in h else h for h in opts["add_host"]]
+    if opts.get("mount"):
+        host["Mounts"] = [parse_mount_flag(m, cwd=os.getcwd()) for m in opts["mount"]]
+    if opts.get("volumes_from"):
+        host["VolumesFrom"] = list(opts["volumes_from"])
     if opts.get("tmpfs"):
         host["Tmpfs"] = {
             path: flags for path, _, flags in (t.partition(":") for t in opts["tmpfs"])

@@ -76,6 +76,7 @@ from supervisor.restart.health import (
 )
 from supervisor.restart.labels import parse_restart_labels
 from supervisor.restart.policy import validate_restart_policy
+from supervisor.volumes.service import VolumeService
 
 if TYPE_CHECKING:
     from supervisor.network.manager import NetworkManager
@@ -147,6 +148,8 @@ class Engine(RunsMixin):
         self.exit_hook: Callable[[str], Awaitable[None]] | None = None
         # Called with the container id when it is removed.
         self.remove_hook: Callable[[str], None] | None = None
+        # Volumes and mounts (None: no volumes, binds or --mount; the shell tests).
+        self.volumes: VolumeService | None = None
         # Bridges, veths, addresses and published ports (None: every container gets
         # a new netns with only lo, as in the shell tests).
         self.network: NetworkManager | None = None
@@ -159,6 +162,8 @@ class Engine(RunsMixin):
             await nursery.start(self.store.run_writer)
             self._nursery = nursery
             await self._recover()
+            if self.volumes is not None:
+                await self.volumes.reconcile(self._containers.keys())
             await self._boot_starts()
             task_status.started(self)
             await trio.sleep_forever()
@@ -276,6 +281,9 @@ class Engine(RunsMixin):
         if not spec.hostname:
             spec = replace(spec, hostname=cid[:12])
         record = ContainerRecord(id=cid, name=name, created=_now(), spec=spec)
+        if self.volumes is not None:
+            # Docker registers mounts at create: bad specs fail here, volumes appear now.
+            await self.volumes.register(cid, spec, volumes_from=self._volumes_from)
         await trio.to_thread.run_sync(self.store.create_dir, cid)
         c = Container(record)
         await self._open_log(c)
@@ -295,6 +303,11 @@ class Engine(RunsMixin):
         if c.log is not None and self._nursery is not None:
             await self._nursery.start(c.log.run_writer)
             c.output.add_sink(c.log.sink)
+
+    def _volumes_from(self, ref: str) -> tuple[str, ContainerSpec]:
+        """``--volumes-from`` lookup: (id, spec) of the container ``ref`` names."""
+        c = self.get(ref)
+        return c.id, c.record.spec
 
     def _check_name_free(self, name: str) -> None:
         owner = self._names.get(name)
@@ -517,7 +530,7 @@ class Engine(RunsMixin):
 
     # --- remove / rename -------------------------------------------------------------
 
-    async def remove(self, ref: str, *, force: bool = False) -> None:
+    async def remove(self, ref: str, *, force: bool = False, remove_volumes: bool = False) -> None:
         c = self.get(ref)
         if c.state.running:
             if not force:
@@ -540,9 +553,12 @@ class Engine(RunsMixin):
                 await c.run_done.wait()
         if c.id not in self._containers:
             return  # auto-removed meanwhile
-        await self._remove(c)
+        await self._remove(c, remove_volumes=remove_volumes)
 
-    async def _remove(self, c: Container) -> None:
+    async def _remove(self, c: Container, *, remove_volumes: bool | None = None) -> None:
+        """Remove ``c``; its anonymous volumes too with ``remove_volumes`` (default: --rm's)."""
+        if remove_volumes is None:
+            remove_volumes = c.record.spec.auto_remove  # moby: AutoRemove implies RemoveVolume
         async with c.lock:
             if c.id not in self._containers:
                 return
@@ -561,6 +577,9 @@ class Engine(RunsMixin):
             self._names.pop(c.name, None)
             # The directories go in the store's writer thread, off the caller's path.
             self.store.forget_nowait(c.id, also=(self.paths.bundle(c.id),))
+            if self.volumes is not None:
+                with trio.CancelScope(shield=True):
+                    await self.volumes.release(c.id, remove_anonymous=remove_volumes)
             self._publish(c, "destroy")
             c.notify_removed()
             if self.remove_hook is not None:
@@ -681,6 +700,8 @@ class Engine(RunsMixin):
         }
         if c.log is not None:
             state["LogLinesDropped"] = c.log.dropped
+        if self.volumes is not None:
+            extra["Mounts"] = self.volumes.inspect_mounts(c.id)
         if self.network is not None:
             running = c.state.running and not c.state.restarting
             extra["NetworkSettings"] = self.network.inspect_settings(

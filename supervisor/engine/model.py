@@ -136,6 +136,9 @@ class ContainerSpec:
     cap_drop: tuple[str, ...] = ()
     network_mode: str = "bridge"
     binds: tuple[str, ...] = ()
+    # HostConfig.Mounts (the API objects as sent) and HostConfig.VolumesFrom.
+    mounts: tuple[Mapping[str, Any], ...] = ()
+    volumes_from: tuple[str, ...] = ()
     port_bindings: Mapping[str, tuple[Mapping[str, str], ...]] = field(default_factory=dict)
     publish_all_ports: bool = False
     dns: tuple[str, ...] = ()

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from supervisor.engine.cgroups import CgroupLayout
 from supervisor.engine.etcfiles import render_hostname, render_hosts, render_resolv_conf
-from supervisor.engine.model import ContainerRecord
+from supervisor.engine.model import ContainerRecord, Mount
 from supervisor.engine.paths import EnginePaths
 from supervisor.engine.spec import EtcFiles, SpecInputs, build_spec
 from supervisor.engine.users import ResolvedUser, resolve_user
@@ -85,6 +85,8 @@ def prepare_bundle(
     context: BundleContext,
     config: EngineConfig,
     net: NetworkPlan | None = None,
+    user_mounts: tuple[Mount, ...] | None = None,
+    rootfs_propagation: str | None = None,
 ) -> ResolvedUser:
     """Write the bundle for ``record``'s next run; return the process user.
 
@@ -114,6 +116,8 @@ def prepare_bundle(
             resolv_conf=str(paths.resolv_file(cid)),
         ),
         image_mounts=plan.mounts,
+        user_mounts=user_mounts,
+        rootfs_propagation=rootfs_propagation,
         cgroups_path=f"{config.cgroup_parent}/{cid}",
         netns_path=net.netns_path if net else None,
         init_path=config.init_path,

@@ -84,6 +84,7 @@ class RunsMixin:
     store: Any
     draining: bool
     exit_hook: Any
+    volumes: Any
     network: Any
     _containers: dict[str, Container]
 
@@ -91,7 +92,8 @@ class RunsMixin:
         def _apply(self, c: Container, fact: st.Fact, **change: Any) -> None: ...
         def _set_state(self, c: Container, state: State) -> None: ...
         def _publish(self, c: Container, action: str, **extra: str) -> None: ...
-        async def _remove(self, c: Container) -> None: ...
+        async def _remove(self, c: Container, *, remove_volumes: bool | None = None) -> None: ...
+        def _volumes_from(self, ref: str) -> tuple[str, Any]: ...
         def _pid_of(self, ref: str) -> int: ...
 
     async def _launch(self, c: Container) -> tuple[Any, int, int]:
@@ -109,8 +111,16 @@ class RunsMixin:
                 net = await self.network.plan(cid, c.name, spec, pid_of=self._pid_of)
             await self.mounter.mount(plan, upper=self.paths.upper(cid), work=self.paths.work(cid), target=rootfs)
             mounted = True
+            user_mounts, propagation = None, None
+            if self.volumes is not None:
+                resolved = await self.volumes.resolve_mounts(
+                    cid, spec, image_rootfs=rootfs, volumes_from=self._volumes_from,
+                    image_mounts=plan.mounts,
+                )
+                user_mounts, propagation = resolved.mounts, resolved.rootfs_propagation
             user = await trio.to_thread.run_sync(
-                prepare_bundle, c.record, plan, self.paths, self.bundle_context, self.config, net
+                prepare_bundle, c.record, plan, self.paths, self.bundle_context, self.config, net,
+                user_mounts, propagation,
             )
             c.exec_user = f"{user.uid}:{user.gid}"
             out_r, out_w = open_pipe()
@@ -155,6 +165,8 @@ class RunsMixin:
             for fd in fds:
                 with contextlib.suppress(OSError):
                     os.close(fd)
+            if self.volumes is not None:
+                self.volumes.unmounted(cid)
             if mounted:
                 with trio.CancelScope(shield=True):
                     await self.mounter.unmount(rootfs)
@@ -293,6 +305,8 @@ class RunsMixin:
         if self.exit_hook is not None:
             # A last look at the cgroup before runc removes it (an OOM right before exit).
             await self.exit_hook(c.id)
+        if self.volumes is not None:
+            self.volumes.unmounted(c.id)
         if c.stdin is not None:
             with contextlib.suppress(OSError, trio.ClosedResourceError):
                 await c.stdin.aclose()

@@ -61,6 +61,10 @@ class SpecInputs:
     hostname: str = ""
     etc_files: EtcFiles = field(default_factory=EtcFiles)
     image_mounts: tuple[Mount, ...] = ()
+    # The container's volumes, binds and tmpfs in Docker's order (volumes.ResolvedMounts);
+    # None: only HostConfig.Tmpfs, from the spec.
+    user_mounts: tuple[Mount, ...] | None = None
+    rootfs_propagation: str | None = None
     cgroups_path: str = ""
     netns_path: str | None = None
     init_path: str | None = None
@@ -531,9 +535,21 @@ def _mounts(spec: ContainerSpec, inputs: SpecInputs) -> list[dict[str, Any]]:
         _mount("/dev/mqueue", "mqueue", "mqueue", ["nosuid", "noexec", "nodev"]),
         _mount("/dev/shm", "tmpfs", "shm", ["nosuid", "noexec", "nodev", "mode=1777", f"size={shm}"]),
     ]  # fmt: skip
+    user = inputs.user_mounts
+    taken = {m.destination for m in user or ()}
+    if user is not None:  # moby: user mounts replace the defaults at their destination
+        mounts = [
+            m for m in mounts
+            if m["destination"] not in taken
+            and not ("/dev" in taken and m["destination"].startswith("/dev/"))
+        ]
     for m in inputs.image_mounts:
         mounts.append(_mount(m.destination, m.type, m.source, m.options))
-    mounts += _tmpfs_mounts(spec.tmpfs)
+    tmpfs = _tmpfs_mounts(spec.tmpfs)  # validates HostConfig.Tmpfs either way
+    if user is None:
+        mounts += tmpfs
+    else:
+        mounts += [_mount(m.destination, m.type, m.source, m.options) for m in user]
     etc_opts = ["rbind", "ro", "rprivate"] if spec.readonly_rootfs else ["rbind", "rprivate"]
     etc = inputs.etc_files
     for dest, src in (
@@ -541,7 +557,7 @@ def _mounts(spec: ContainerSpec, inputs: SpecInputs) -> list[dict[str, Any]]:
         ("/etc/hostname", etc.hostname),
         ("/etc/hosts", etc.hosts),
     ):
-        if src:
+        if src and dest not in taken:
             mounts.append(_mount(dest, "bind", src, etc_opts))
     if spec.init:
         if not inputs.init_path:
@@ -594,6 +610,8 @@ def build_spec_with_notes(spec: ContainerSpec, inputs: SpecInputs) -> BuiltSpec:
     }
     if spec.sysctls:
         linux["sysctl"] = dict(spec.sysctls)
+    if inputs.rootfs_propagation:
+        linux["rootfsPropagation"] = inputs.rootfs_propagation
     if not spec.privileged:
         linux["maskedPaths"] = list(D.MASKED_PATHS)
         linux["readonlyPaths"] = list(D.READONLY_PATHS)

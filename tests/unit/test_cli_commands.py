@@ -564,4 +564,5 @@ def test_daemon_subcommand_passes_options(monkeypatch: pytest.MonkeyPatch) -> No
         "stats_interval": 1.0,
         "bridge_name": "",
         "bridge_subnet": "",
+        "service_files": (),
     }

@@ -352,10 +352,14 @@ def test_auto_remove_with_restart_policy_rejected() -> None:
         ({"PortBindings": {"http/tcp": []}}, "invalid port specification: 'http/tcp'"),
         ({"PortBindings": {"80/tcp": [{"HostPort": "99999"}]}},
          "invalid port specification: '99999'"),
-        ({"Binds": ["relative"]}, "invalid volume specification: 'relative'"),
-        ({"Binds": ["/a:/"]}, "invalid volume specification: '/a:/': destination can't be '/'"),
-        ({"Mounts": [{"Type": "bind", "Source": "/a", "Target": "/b"}]},
-         "HostConfig.Mounts is not supported yet; use HostConfig.Binds (docker run -v)"),
+        ({"Binds": ["relative"]}, "invalid volume specification: 'relative': invalid mount config "
+         "for type \"volume\": invalid mount path: 'relative' mount path must be absolute"),
+        ({"Binds": ["/a:/"]}, "invalid volume specification: '/a:/': invalid mount config for type "
+         "\"bind\": invalid specification: destination can't be '/'"),
+        ({"Binds": ["/a:/x", "v1:/x"]}, "Duplicate mount point: /x"),
+        ({"Mounts": [{"Type": "bind", "Target": "/b"}]},
+         'invalid mount config for type "bind": field Source must not be empty'),
+        ({"VolumesFrom": ["web:rshared"]}, "invalid mode: rshared"),
     ],
 )  # fmt: skip
 def test_host_config_validation(host: dict[str, Any], message: str) -> None:

@@ -122,7 +122,7 @@ def specs(draw: st.DrawFn) -> ContainerSpec:
         cap_add=draw(st.lists(st.sampled_from(["NET_ADMIN", "CAP_SYS_TIME", "ALL"]), max_size=2).map(tuple)),
         cap_drop=draw(st.lists(st.sampled_from(["MKNOD", "cap_chown"]), max_size=2).map(tuple)),
         network_mode=network_mode,
-        binds=draw(st.lists(st.sampled_from(["/tmp:/tmp", "data:/data:ro", "/a:/b:rw,z"]), max_size=2).map(tuple)),
+        binds=draw(st.lists(st.sampled_from(["/tmp:/tmp", "data:/data:ro", "/a:/b:rw,z"]), max_size=2, unique=True).map(tuple)),
         port_bindings=draw(st.dictionaries(_port, st.lists(_binding, max_size=2).map(tuple), max_size=2)),
         publish_all_ports=draw(st.booleans()),
         dns=draw(st.lists(st.sampled_from(["1.1.1.1", "8.8.8.8"]), max_size=2).map(tuple)),
@@ -130,7 +130,9 @@ def specs(draw: st.DrawFn) -> ContainerSpec:
         dns_options=draw(st.lists(st.sampled_from(["ndots:2", "rotate"]), max_size=2).map(tuple)),
         extra_hosts=draw(st.lists(st.sampled_from(["db:10.0.0.2", "gw=host-gateway", "v6:::1"]), max_size=2).map(tuple)),
         shm_size=draw(st.sampled_from([64 * MB, 1, MB])),
-        tmpfs=draw(st.dictionaries(_path, st.sampled_from(["", "rw,size=64k"]), max_size=2)),
+        tmpfs=draw(st.dictionaries(  # a bind and a tmpfs on one path is "Duplicate mount point"
+            _path.filter(lambda p: p not in ("/tmp", "/data", "/b")), st.sampled_from(["", "rw,size=64k"]), max_size=2
+        )),
         sysctls=draw(st.dictionaries(st.sampled_from(["net.core.somaxconn", "kernel.msgmax"]), _word, max_size=2)),
         restart_policy=policy,
         log_config=draw(st.builds(LogConfig, type=st.sampled_from(["json-file", "local", "none"]),
