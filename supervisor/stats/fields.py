@@ -8,6 +8,8 @@ surrounding whitespace are ignored, as the kernel ends every file with "\\n".
 
 from __future__ import annotations
 
+import re
+
 from supervisor.errors import InvalidArgument
 from supervisor.stats.model import MAX_UINT64
 
@@ -44,12 +46,28 @@ def limit(what: str, text: str, unlimited: int) -> int:
     return uint(what, token)
 
 
+# One regex pass over the whole file: "key value" lines, ASCII digits, below 2^64.
+_KEYED_FAST = re.compile(r"(?:[^\s]+ [0-9]{1,19}\n)*(?:[^\s]+ [0-9]{1,19}\n?)?", re.ASCII)
+
+
 def keyed(what: str, text: str) -> dict[str, int]:
     """A flat-keyed file (``memory.stat``, ``cpu.stat``, ``memory.events``): ``key value`` lines.
+
+    The sampler parses these for every container every second, so the common
+    case (well-formed lines, no blank ones) is checked in bulk with C-level
+    str methods; anything unusual falls back to the strict line-by-line parse,
+    which gives the same result or the precise error.
 
     Raises:
         InvalidArgument: a line that is not exactly a key and an unsigned number.
     """
+    if _KEYED_FAST.fullmatch(text):
+        parts = text.split()
+        return dict(zip(parts[0::2], map(int, parts[1::2]), strict=True))
+    return _keyed_strict(what, text)
+
+
+def _keyed_strict(what: str, text: str) -> dict[str, int]:
     out: dict[str, int] = {}
     for line in text.splitlines():
         parts = line.split()
