@@ -14,6 +14,7 @@ from supervisor.cli import containers, images, networks, stats, system, volumes
 from supervisor.cli.client import DEFAULT_HOST
 from supervisor.cli.logs import logs_command
 from supervisor.cli.run import create_cmd, run_cmd
+from supervisor.cli.update import update_cmd
 from supervisor.cli.state import BerthGroup, get_state
 
 
@@ -141,6 +142,7 @@ for _command in (
     *stats.COMMANDS, *volumes.COMMANDS,
     *networks.COMMANDS,
     *compose_cli.COMMANDS,
+    update_cmd,
 ):
     cli.add_command(_command)
 

@@ -56,3 +56,31 @@ def test_wait_and_images(client) -> None:
         ct.remove()
     tags = {t for image in client.images.list() for t in image.tags}
     assert {"busybox:latest", "host:latest"} <= tags
+
+
+def test_run_with_ports_and_volumes(client, daemon: Daemon) -> None:
+    """docker-py's containers.run(ports=..., volumes=...): a published port serves, a volume keeps data."""
+    import urllib.request
+
+    client.containers.run("busybox", ["sh", "-c", "echo kept > /data/f"], volumes={"pyvol": {"bind": "/data", "mode": "rw"}}, remove=True)
+    web = client.containers.run(
+        "busybox", ["sh", "-c", "mkdir /www && cat /data/f > /www/index.html && exec httpd -f -p 80 -h /www"],
+        detach=True, ports={"80/tcp": ("127.0.0.1", None)}, volumes={"pyvol": {"bind": "/data", "mode": "ro"}},
+    )
+    try:
+        web.reload()
+        port = web.attrs["NetworkSettings"]["Ports"]["80/tcp"][0]["HostPort"]
+        for _ in range(50):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as reply:
+                    assert reply.read() == b"kept\n"
+                    break
+            except OSError:
+                import time
+
+                time.sleep(0.1)
+        else:
+            raise AssertionError("published port never answered")
+    finally:
+        web.remove(force=True)
+        client.volumes.get("pyvol").remove()
