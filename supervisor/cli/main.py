@@ -14,8 +14,8 @@ from supervisor.cli import containers, images, networks, stats, system, volumes
 from supervisor.cli.client import DEFAULT_HOST
 from supervisor.cli.logs import logs_command
 from supervisor.cli.run import create_cmd, run_cmd
-from supervisor.cli.update import update_cmd
 from supervisor.cli.state import BerthGroup, get_state
+from supervisor.cli.update import update_cmd
 
 
 @click.group("berth", cls=BerthGroup, context_settings={"help_option_names": ["--help"]})

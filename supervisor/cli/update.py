@@ -70,6 +70,7 @@ def update_cmd(ctx: click.Context, containers: tuple[str, ...], **flags: Any) ->
     """Update configuration of one or more containers."""
     body = update_body(**flags)
     if not body:
-        raise CommandFailed("you must provide one or more flags when using this command", 1)
+        msg = "you must provide one or more flags when using this command"
+        raise CommandFailed(msg, 1)
     client = get_state(ctx).client()
     for_each(containers, lambda name: client.json("POST", f"/containers/{name}/update", json=body))
