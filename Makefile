@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
-APT_PACKAGES := runc busybox-static tini iproute2 procps
+APT_PACKAGES := runc busybox-static tini iproute2 procps nftables
 STAMP := $(VENV)/.installed
 
 .PHONY: apt install run test test-unit test-integration bench clean

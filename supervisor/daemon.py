@@ -67,6 +67,7 @@ class DaemonOptions:
     bridge_name: str = ""
     bridge_subnet: str = ""
     service_files: tuple[str, ...] = ()
+    nat: bool = False
 
 
 def socket_path_from_host(host: str) -> Path:
@@ -257,6 +258,7 @@ async def serve(options: DaemonOptions) -> None:
             NetworkConfig(
                 options.data_root, options.exec_root,
                 bridge_name=options.bridge_name, bridge_subnet=options.bridge_subnet,
+                nat=options.nat,
                 host_resolv_conf=context.host_resolv_conf,
             ),
             bus,
@@ -331,6 +333,7 @@ def run_daemon(
     bridge_name: str = "",
     bridge_subnet: str = "",
     service_files: tuple[str, ...] = (),
+    nat: bool = False,
 ) -> None:
     """Run the daemon in the foreground until SIGTERM/SIGINT."""
     _logging.configure(level=log_level)
@@ -356,6 +359,7 @@ def run_daemon(
         bridge_name=bridge_name,
         bridge_subnet=bridge_subnet,
         service_files=tuple(str(Path(f).absolute()) for f in service_files),
+        nat=nat,
     )
     try:
         trio.run(serve, options)

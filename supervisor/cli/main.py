@@ -104,6 +104,11 @@ def cli(ctx: click.Context, host: str, debug: bool) -> None:
     type=click.Path(),
     help="Service file (compose format) or directory of *.yml/*.yaml the daemon keeps running; repeatable",
 )
+@click.option(
+    "--nat",
+    is_flag=True,
+    help="Give containers outbound access: enables ip forwarding and an nftables masquerade table while the daemon runs (off by default: berth changes no sysctl or firewall rule)",
+)
 @click.option("--bridge-name", default="", help="Device of the default bridge network (default berth0)")
 @click.option("--bridge-subnet", default="", help="Subnet of the default bridge network (default: a free Docker pool)")
 def daemon_cmd(
@@ -116,6 +121,7 @@ def daemon_cmd(
     metrics_addr: str | None,
     stats_interval: float,
     service_files: tuple[str, ...],
+    nat: bool,
     bridge_name: str,
     bridge_subnet: str,
 ) -> None:
@@ -134,6 +140,7 @@ def daemon_cmd(
         bridge_name=bridge_name,
         bridge_subnet=bridge_subnet,
         service_files=service_files,
+        nat=nat,
     )
 
 

@@ -55,6 +55,7 @@ from supervisor.network.model import (
     NetnsMode,
     Network,
 )
+from supervisor.network.nat import NatNetwork, NatRules
 from supervisor.network.ports import PortBinding, plan_ports, port_map, summary
 from supervisor.network.proxy import BoundPort, bind_port, serve_port
 from supervisor.network.resolver import Resolver, host_nameservers
@@ -92,6 +93,7 @@ class NetworkConfig:
     data_root: Path
     exec_root: Path
     bridge_name: str = ""  # "" = berth0 for the default data root, else berth-<hash>
+    nat: bool = False  # --nat: outbound masquerade + ip_forward (see nat.py); off by default
     bridge_subnet: str = ""  # --bridge-subnet: the default bridge's subnet ("" = choose)
     mtu: int = 1500
     host_resolv_conf: str = ""
@@ -175,6 +177,8 @@ class NetworkManager:
         self._save_lock = trio.Lock()
         self._forwarders = tuple(host_nameservers(config.host_resolv_conf))
         self._routes: list[str] = []
+        tag = hashlib.sha256(str(config.data_root).encode()).hexdigest()[:8]
+        self._nat = NatRules(tag) if config.nat else None
 
     # --- service -----------------------------------------------------------------
 
@@ -204,7 +208,23 @@ class NetworkManager:
             if n.driver is Driver.BRIDGE:
                 await self._bring_up(n)
         await self._save()
-        log.info("networks ready", count=len(self.state.networks), isolation=isolation_note())
+        await self._apply_nat()
+        log.info(
+            "networks ready", count=len(self.state.networks),
+            isolation="--nat: forwarding on, berth's networks kept apart by its nft table"
+            if self._nat else isolation_note(),
+        )
+
+    async def _apply_nat(self) -> None:
+        """(Re)install the --nat table for the current networks; a no-op without --nat."""
+        if self._nat is None:
+            return
+        nets = [
+            NatNetwork(n.bridge, n.subnet, n.internal)
+            for n in self.state.networks.values()
+            if n.driver is Driver.BRIDGE and n.bridge
+        ]
+        await trio.to_thread.run_sync(self._nat.apply, nets)
 
     def _ensure_predefined(self) -> None:
         by_name = {n.name: n for n in self.state.networks.values()}
@@ -293,6 +313,8 @@ class NetworkManager:
                     log.warning("link not removed", link=name, error=exc.message)
 
         await trio.to_thread.run_sync(remove_all)
+        if self._nat is not None:
+            await trio.to_thread.run_sync(self._nat.remove)
         self._live.clear()
         self._bridges_made.clear()
         self._resolvers.clear()
@@ -757,6 +779,7 @@ class NetworkManager:
             self._bridges_made.discard(n.bridge)
             raise
         await self._save()
+        await self._apply_nat()
         self._publish("create", n)
         return n
 
@@ -784,6 +807,7 @@ class NetworkManager:
         for table in self.state.endpoints.values():
             table.pop(n.id, None)
         await self._save()
+        await self._apply_nat()
         self._publish("destroy", n)
 
     async def prune(self, filters: Mapping[str, list[str]]) -> list[str]:

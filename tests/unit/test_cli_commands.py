@@ -565,4 +565,5 @@ def test_daemon_subcommand_passes_options(monkeypatch: pytest.MonkeyPatch) -> No
         "bridge_name": "",
         "bridge_subnet": "",
         "service_files": (),
+        "nat": False,
     }
