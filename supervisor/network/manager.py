@@ -173,6 +173,7 @@ class NetworkManager:
         self._live: dict[str, _Live] = {}
         self._resolvers: dict[str, trio.CancelScope] = {}
         self._bridges_made: set[str] = set()
+        self._doomed: set[str] = set()  # veths being deleted in the background
         self._nursery: trio.Nursery | None = None
         self._save_lock = trio.Lock()
         self._forwarders = tuple(host_nameservers(config.host_resolv_conf))
@@ -303,6 +304,7 @@ class NetworkManager:
         for live in self._live.values():
             live.proxies.cancel()
         hosts = [e.host_ifname for live in self._live.values() for e in live.endpoints.values()]
+        hosts += sorted(self._doomed)  # detached veths whose background deletion had not run
         bridges = sorted(self._bridges_made)
 
         def remove_all() -> None:
@@ -316,6 +318,7 @@ class NetworkManager:
         if self._nat is not None:
             await trio.to_thread.run_sync(self._nat.remove)
         self._live.clear()
+        self._doomed.clear()
         self._bridges_made.clear()
         self._resolvers.clear()
         with contextlib.suppress(BerthError, OSError):
@@ -610,10 +613,13 @@ class NetworkManager:
             live.proxies.cancel()
             names = [e.host_ifname for e in live.endpoints.values()]
         if names:
+            self._doomed.update(names)
+
             def remove() -> None:
                 for link in names:
                     with contextlib.suppress(BerthError):
                         netlink.delete_link(link)
+                    self._doomed.discard(link)
 
             if self._nursery is not None:
                 # Deleting a veth costs ~17 ms in the kernel (and the kernel deletes it
