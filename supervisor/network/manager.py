@@ -174,6 +174,7 @@ class NetworkManager:
         self._resolvers: dict[str, trio.CancelScope] = {}
         self._bridges_made: set[str] = set()
         self._doomed: set[str] = set()  # veths being deleted in the background
+        self._task_done: dict[trio.CancelScope, trio.Event] = {}  # scoped tasks still running
         self._nursery: trio.Nursery | None = None
         self._save_lock = trio.Lock()
         self._forwarders = tuple(host_nameservers(config.host_resolv_conf))
@@ -279,6 +280,7 @@ class NetworkManager:
             msg = "the network manager is not running"
             raise BerthError(msg)
         scope = trio.CancelScope()
+        done = self._task_done[scope] = trio.Event()
 
         async def runner(*, task_status: trio.TaskStatus[None]) -> None:
             started = False
@@ -289,13 +291,17 @@ class NetworkManager:
                     started = True
                     task_status.started(value)
 
-            with scope:
-                try:
-                    await fn(*args, task_status=_Status())
-                except Exception as exc:
-                    if not started:
-                        raise
-                    log.error("network task failed", task=getattr(fn, "__name__", "?"), error=repr(exc))
+            try:
+                with scope:
+                    try:
+                        await fn(*args, task_status=_Status())
+                    except Exception as exc:
+                        if not started:
+                            raise
+                        log.error("network task failed", task=getattr(fn, "__name__", "?"), error=repr(exc))
+            finally:
+                done.set()
+                self._task_done.pop(scope, None)
 
         await self._nursery.start(runner)
         return scope
@@ -520,7 +526,8 @@ class NetworkManager:
         except BerthError:
             self.state.ipam.release_owner(container_id)
             raise
-        await self._save()
+        # Not saved: a run's addresses are released at every daemon start (no
+        # container survives a restart), so writing them on the start path buys nothing.
         return NetworkPlan(NetnsMode.NEW, None, tuple(hosts), nameservers)
 
     async def attach(self, container_id: str, name: str, spec: ContainerSpec, pid: int) -> Attachment:
@@ -594,13 +601,18 @@ class NetworkManager:
             msg = "the network manager is not running"
             raise BerthError(msg)
         scope = live.proxies
+        done = self._task_done[scope] = trio.Event()
 
         async def serve_all(*, task_status: trio.TaskStatus[None]) -> None:
-            with scope:
-                async with trio.open_nursery() as nursery:
-                    for b in bound:
-                        await nursery.start(serve_port, b, (primary.ip, b.binding.container_port))
-                    task_status.started()
+            try:
+                with scope:
+                    async with trio.open_nursery() as nursery:
+                        for b in bound:
+                            await nursery.start(serve_port, b, (primary.ip, b.binding.container_port))
+                        task_status.started()
+            finally:
+                done.set()
+                self._task_done.pop(scope, None)
 
         await self._nursery.start(serve_all)
         live.ports = [b.binding for b in bound]
@@ -611,6 +623,11 @@ class NetworkManager:
         names: list[str] = []
         if live is not None:
             live.proxies.cancel()
+            done = self._task_done.get(live.proxies)
+            if done is not None:
+                # The published ports are free again when detach returns.
+                with trio.move_on_after(5):
+                    await done.wait()
             names = [e.host_ifname for e in live.endpoints.values()]
         if names:
             self._doomed.update(names)
@@ -628,8 +645,6 @@ class NetworkManager:
             else:
                 await trio.to_thread.run_sync(remove)
         self.state.ipam.release_owner(container_id)
-        with contextlib.suppress(OSError):
-            await self._save()
 
     # --- what the container sees and shows ------------------------------------------------
 
