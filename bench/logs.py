@@ -35,26 +35,11 @@ import httpx
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from harness import start_daemon  # noqa: E402
 from supervisor.images.tarball import build_busybox_tarball  # noqa: E402
 from supervisor.logs.jsonfile import encode_batch  # noqa: E402
 
 BUSYBOX = shutil.which("busybox") or "/bin/busybox"
-
-
-def start_daemon(root: Path) -> tuple[subprocess.Popen[bytes], Path]:
-    sock = root / "berth.sock"
-    log = open(root / "daemon.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "supervisor", "daemon", "--data-root", str(root / "data"),
-         "--exec-root", str(root / "exec"), "-H", f"unix://{sock}", "--log-level", "warning"],
-        stdout=log, stderr=log,
-    )
-    deadline = time.monotonic() + 30
-    while not sock.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit((root / "daemon.log").read_text())
-        time.sleep(0.02)
-    return proc, sock
 
 
 def host_write(root: Path, lines: int) -> float:

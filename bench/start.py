@@ -29,6 +29,7 @@ import httpx
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from harness import start_daemon  # noqa: E402
 from supervisor.images.tarball import build_busybox_tarball  # noqa: E402
 
 
@@ -63,22 +64,6 @@ def bench_runc(bundle: Path, state: Path, n: int) -> tuple[list[float], list[flo
                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
         run.append(time.perf_counter() - t0)
     return create_start, run
-
-
-def start_daemon(root: Path) -> tuple[subprocess.Popen[bytes], Path]:
-    sock = root / "berth.sock"
-    log = open(root / "daemon.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "supervisor", "daemon", "--data-root", str(root / "data"),
-         "--exec-root", str(root / "exec"), "-H", f"unix://{sock}", "--log-level", "warning"],
-        stdout=log, stderr=log,
-    )
-    deadline = time.monotonic() + 30
-    while not sock.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit((root / "daemon.log").read_text())
-        time.sleep(0.02)
-    return proc, sock
 
 
 def bench_api(client: httpx.Client, n: int) -> list[float]:
