@@ -60,6 +60,7 @@ class Container:
         self.run_done.set()
         self.exited = trio.Event()  # set when the current run's exit is recorded
         self.exited.set()
+        self.launched = trio.Event()  # set when a (re)launch has produced a running process
         self.run_started = 0.0
         self.exit_waiters: set[ExitWaiter] = set()
         self.removal_waiters: set[ExitWaiter] = set()

@@ -184,7 +184,14 @@ class Engine(RunsMixin):
     async def shutdown(self) -> None:
         """Stop every running container with its stop signal and timeout (graceful)."""
         self.draining = True
-        running = [c for c in self._containers.values() if c.state.running and c.process]
+        # Containers waiting to be restarted (or being relaunched right now) are settled
+        # first, so that no run starts behind the stop sweep below.
+        restarting = [c for c in self._containers.values() if c.state.restarting]
+        for c in restarting:
+            c.tracker.cancel()
+            if c.backoff_scope is not None:
+                c.backoff_scope.cancel()
+        running = [c for c in self._containers.values() if c.state.running]
         if running:
             log.info("stopping containers", count=len(running))
         async with trio.open_nursery() as nursery:
@@ -202,6 +209,13 @@ class Engine(RunsMixin):
 
     async def _shutdown_one(self, c: Container) -> None:
         try:
+            if c.process is None:
+                # Restarting: its relaunch may still be under way; it ends at once (the
+                # tracker is cancelled), or it becomes a run that is stopped like the others.
+                with trio.move_on_after(KILL_WAIT):
+                    await _first_of(c.launched, c.run_done)
+                if c.process is None:
+                    return
             sig, timeout = self._stop_params(c, None, None)
             await self._stop_run(c, sig, timeout)
         except BerthError as exc:
@@ -720,3 +734,15 @@ class Engine(RunsMixin):
             "Ports": self.network.summary_ports(c.id, c.record.spec),
             "NetworkSettings": {"Networks": settings.get("Networks", {})},
         }
+
+
+async def _first_of(*events: trio.Event) -> None:
+    """Return as soon as any of ``events`` is set."""
+    async with trio.open_nursery() as nursery:
+
+        async def wait(event: trio.Event) -> None:
+            await event.wait()
+            nursery.cancel_scope.cancel()
+
+        for event in events:
+            nursery.start_soon(wait, event)

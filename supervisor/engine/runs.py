@@ -247,6 +247,7 @@ class RunsMixin:
     def _began_run(self, c: Container, launched: tuple[Any, int, int]) -> None:
         process = launched[0]
         c.process = process
+        c.launched.set()
         c.stopping = False
         c.exited = trio.Event()
         c.run_started = trio.current_time()
@@ -338,6 +339,7 @@ class RunsMixin:
         c.exited.set()
 
     def _record_restarting(self, c: Container, exit_code: int, duration: float) -> None:
+        c.launched = trio.Event()
         state = st.apply(c.state, st.Fact.RESTARTING, st.Change(now=_now(), exit_code=exit_code))
         self._set_state(
             c, replace(self._health_at_exit(state), restart_count=c.tracker.restart_count)

@@ -87,6 +87,9 @@ class Runtime(Protocol):
     ) -> ExecResult: ...
 
 
+CREATE_TIMEOUT = 60.0
+
+
 class StartFailed(RuntimeFailed):
     """The runtime could not start the process; carries Docker's exit code for it."""
 
@@ -175,7 +178,16 @@ class RuncRuntime:
         if console_socket is not None:
             args += ["--console-socket", console_socket]
         try:
-            await self._run(container_id, *args, container_id, stdio=stdio)
+            # Shielded (and bounded): cancelling `runc create` half-way would kill runc but
+            # leave its already-forked `runc init` waiting forever, outside any cgroup cleanup.
+            # A cancellation is seen at the caller's next checkpoint, which then kills the init.
+            with trio.CancelScope(shield=True), trio.fail_after(CREATE_TIMEOUT):
+                await self._run(container_id, *args, container_id, stdio=stdio)
+        except trio.TooSlowError as exc:
+            with trio.CancelScope(shield=True):
+                await self.delete(container_id, force=True)
+            msg = f"runtime create did not finish within {CREATE_TIMEOUT:.0f} s"
+            raise StartFailed(msg, 128) from exc
         except RuntimeFailed as exc:
             # runc leaves a half-created container behind on some failures.
             with trio.CancelScope(shield=True):

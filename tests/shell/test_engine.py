@@ -323,3 +323,25 @@ async def test_a_bug_in_one_container_does_not_kill_the_engine(
     await rig.engine.start(other.id)
     await w2.event.wait()
     assert w2.exit_code == 4
+
+
+async def test_shutdown_settles_a_container_in_its_restart_loop(
+    autojump_clock: trio.testing.MockClock, rig: Rig
+) -> None:
+    """A crash-looping container is neither left running nor relaunched behind the shutdown."""
+    from supervisor.engine.model import RestartPolicy
+
+    rig.programs["next"] = FakeProgram(exit_after=0.05, exit_code=1)
+    c = await rig.engine.create(spec(
+        restart_policy=RestartPolicy("always"),
+        labels={"berth.restart.delay": "10ms", "berth.restart.max-delay": "10ms"},
+    ))
+    await rig.engine.start(c.id)
+    while c.state.restart_count <= 2:  # a few restarts (the bundle is written in a thread)
+        await trio.sleep(0.01)
+    await rig.engine.shutdown()
+    await c.run_done.wait()
+    assert not c.state.running
+    assert all(p.exited.is_set() for p in rig.runtime.created.values())
+    await trio.sleep(1)
+    assert not c.state.running  # nothing relaunched afterwards
