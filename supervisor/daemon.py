@@ -26,6 +26,7 @@ import trio
 from supervisor import __version__, _logging
 from supervisor.api.app import build_router, metrics_router
 from supervisor.api.http import serve_tcp, serve_unix
+from supervisor.api.router import Router
 from supervisor.compose.backend_http import HttpBackend
 from supervisor.compose.service import ServiceSupervisor
 from supervisor.engine.cgroups import detect_layout, swap_limit_probe
@@ -308,10 +309,14 @@ async def serve(options: DaemonOptions) -> None:
 
 
 async def _started_api(
-    scope: trio.CancelScope, path: str, router: object, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    scope: trio.CancelScope,
+    path: str,
+    router: Router,
+    *,
+    task_status: trio.TaskStatus[list[trio.SocketListener]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     with scope:
-        await serve_unix(path, router, task_status=task_status)  # type: ignore[arg-type]
+        await serve_unix(path, router, task_status=task_status)
 
 
 def _read_text(path: str) -> str:

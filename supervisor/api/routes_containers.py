@@ -27,16 +27,19 @@ from supervisor.engine.output import STDERR, STDOUT
 from supervisor.errors import ImageNotFound, InvalidArgument, NotFound
 
 if TYPE_CHECKING:
+    from supervisor.api.hijack import HijackedStream
     from supervisor.api.router import Router
     from supervisor.engine.engine import Engine
+    from supervisor.engine.model import ContainerRecord
+    from supervisor.images.model import Image
     from supervisor.images.store import ImageStore
 
 MULTIPLEXED = "application/vnd.docker.multiplexed-stream"
 RAW = "application/vnd.docker.raw-stream"
 
 
-def _health_of(record: object) -> str:
-    health = record.state.health  # type: ignore[attr-defined]
+def _health_of(record: ContainerRecord) -> str:
+    health = record.state.health
     return "none" if health is None else str(health.status)
 
 
@@ -81,7 +84,7 @@ class ContainerRoutes:
         router.add("POST", c + r"/update", self.update)
         router.add("DELETE", c, self.remove)
 
-    def _image_of(self, c: Container) -> object | None:
+    def _image_of(self, c: Container) -> Image | None:
         try:
             return self.images.resolve(c.record.spec.image_id)
         except NotFound:
@@ -129,7 +132,7 @@ class ContainerRoutes:
             ]
         )
 
-    def _lookup_record(self, ref: str) -> object:
+    def _lookup_record(self, ref: str) -> ContainerRecord | None:
         return self.engine.get(ref).record
 
     def _resolve_image_id(self, ref: str) -> str | None:
@@ -142,7 +145,7 @@ class ContainerRoutes:
         c = self.engine.get(req.params["id"])
         body = views.inspect(
             c.record,
-            image=self._image_of(c),  # type: ignore[arg-type]
+            image=self._image_of(c),
             now_ns=time.time_ns(),
             log_path=str(self.engine.paths.log_file(c.id)),
             extra=self.engine.container_view_extra(c),
@@ -262,11 +265,11 @@ class ContainerRoutes:
                 nursery.cancel_scope.cancel()
         return None
 
-    async def _copy_stdin(self, conn: object, c: Container) -> None:
+    async def _copy_stdin(self, conn: HijackedStream, c: Container) -> None:
         """Client → container stdin; the client's half-close ends stdin when StdinOnce."""
         while True:
             try:
-                data = await conn.receive_some(65536)  # type: ignore[attr-defined]
+                data = await conn.receive_some(65536)
             except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
                 data = b""
             stdin = c.stdin
