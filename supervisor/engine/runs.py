@@ -227,12 +227,14 @@ class RunsMixin:
         while True:
             exit_code, duration = await self._run_until_exit(c, launched)
             with trio.CancelScope(shield=True):
-                await self._cleanup_run(c)
+                await self._cleanup_run(c, keep_network=True)
             decision = c.tracker.on_exit(
                 trio.current_time(), exit_code, duration,
                 manually_stopped=c.state.manually_stopped, daemon_shutting_down=self.draining,
             )
             if not isinstance(decision, RestartAfter):
+                with trio.CancelScope(shield=True):
+                    await self._release_network(c)
                 self._record_exit(
                     c, exit_code, duration, _stop_reason(decision, c.state.manually_stopped)
                 )
@@ -301,8 +303,12 @@ class RunsMixin:
             self._set_state(c, replace(c.state, oom_killed=True))
         self._publish(c, "oom")
 
-    async def _cleanup_run(self, c: Container) -> None:
-        """Release what a run held: stdin, the runtime's state and cgroups, the rootfs mount."""
+    async def _cleanup_run(self, c: Container, *, keep_network: bool = False) -> None:
+        """Release what a run held: stdin, the runtime's state and cgroups, the rootfs mount.
+
+        With ``keep_network`` the container's network (its kept namespace, veth,
+        address and published ports) stays for the next run of a policy restart.
+        """
         if self.exit_hook is not None:
             # A last look at the cgroup before runc removes it (an OOM right before exit).
             await self.exit_hook(c.id)
@@ -312,10 +318,15 @@ class RunsMixin:
             with contextlib.suppress(OSError, trio.ClosedResourceError):
                 await c.stdin.aclose()
             c.stdin = None
-        if self.network is not None:
+        if self.network is not None and not keep_network:
             await self.network.detach(c.id)
         await self.runtime.delete(c.id, force=True)
         await self.mounter.unmount(self.paths.rootfs(c.id))
+
+    async def _release_network(self, c: Container) -> None:
+        """The last run ended: the container's network goes (a restart keeps it)."""
+        if self.network is not None:
+            await self.network.detach(c.id)
 
     def _end_of_run_output(self, c: Container, exit_code: int) -> None:
         c.output.end_run()
@@ -357,6 +368,8 @@ class RunsMixin:
             c.backoff_scope = None
             if scope.cancelled_caught or c.tracker.cancelled or self.draining:
                 reason = "daemon shutting down" if self.draining else "stopped by hand"
+                with trio.CancelScope(shield=True):
+                    await self._release_network(c)
                 self._settle_restarting(c, reason)
                 return None
             try:
@@ -366,6 +379,8 @@ class RunsMixin:
                 self._set_state(c, replace(c.state, error=exc.message))
                 decision = c.tracker.on_start_failed(trio.current_time())
                 if not isinstance(decision, RestartAfter):
+                    with trio.CancelScope(shield=True):
+                        await self._release_network(c)
                     self._settle_restarting(c, f"start failed: {exc.message}")
                     return None
                 self._set_state(c, replace(c.state, restart_count=c.tracker.restart_count))

@@ -175,6 +175,9 @@ class NetworkManager:
         self._bridges_made: set[str] = set()
         self._doomed: set[str] = set()  # veths being deleted in the background
         self._task_done: dict[trio.CancelScope, trio.Event] = {}  # scoped tasks still running
+        # Per-container network namespaces kept across the container's restarts.
+        self._netns: dict[str, str] = {}
+        self._netns_dir = Path(config.exec_root) / "netns"
         self._nursery: trio.Nursery | None = None
         self._save_lock = trio.Lock()
         self._forwarders = tuple(host_nameservers(config.host_resolv_conf))
@@ -205,6 +208,7 @@ class NetworkManager:
                 for owner in set(self.state.ipam.owned(nid).values()):
                     self.state.ipam.release(nid, owner)
         self._routes = await trio.to_thread.run_sync(netlink.host_routes)
+        await trio.to_thread.run_sync(self._drop_stale_netns)
         self._ensure_predefined()
         for n in list(self.state.networks.values()):
             if n.driver is Driver.BRIDGE:
@@ -227,6 +231,12 @@ class NetworkManager:
             if n.driver is Driver.BRIDGE and n.bridge
         ]
         await trio.to_thread.run_sync(self._nat.apply, nets)
+
+    def _drop_stale_netns(self) -> None:
+        """Namespaces a previous daemon kept for its containers (none survives a restart)."""
+        if self._netns_dir.is_dir():
+            for entry in self._netns_dir.iterdir():
+                netlink.delete_netns(str(entry))
 
     def _ensure_predefined(self) -> None:
         by_name = {n.name: n for n in self.state.networks.values()}
@@ -321,6 +331,9 @@ class NetworkManager:
                     log.warning("link not removed", link=name, error=exc.message)
 
         await trio.to_thread.run_sync(remove_all)
+        for path in list(self._netns.values()):
+            await trio.to_thread.run_sync(netlink.delete_netns, path)
+        self._netns.clear()
         if self._nat is not None:
             await trio.to_thread.run_sync(self._nat.remove)
         self._live.clear()
@@ -528,7 +541,21 @@ class NetworkManager:
             raise
         # Not saved: a run's addresses are released at every daemon start (no
         # container survives a restart), so writing them on the start path buys nothing.
-        return NetworkPlan(NetnsMode.NEW, None, tuple(hosts), nameservers)
+        if not configs:
+            return NetworkPlan(NetnsMode.NEW, None, tuple(hosts), nameservers)
+        path = self._netns.get(container_id)
+        if path is None:
+            # A namespace of its own that outlives each run: a policy restart joins it
+            # again and finds its veth, address and published ports still in place.
+            path = str(self._netns_dir / container_id)
+            await trio.to_thread.run_sync(self._netns_dir.mkdir, 0o700, True, True)
+            try:
+                await trio.to_thread.run_sync(netlink.create_netns, path)
+            except BerthError:
+                self.state.ipam.release_owner(container_id)
+                raise
+            self._netns[container_id] = path
+        return NetworkPlan(NetnsMode.PATH, path, tuple(hosts), nameservers)
 
     async def attach(self, container_id: str, name: str, spec: ContainerSpec, pid: int) -> Attachment:
         """Wire the new container (runc created, not started) to its networks and publish its ports.
@@ -537,6 +564,11 @@ class NetworkManager:
             RuntimeFailed: a link could not be made, or a port is taken (Docker's
                 "port is already allocated" message): the start must fail.
         """
+        kept = self._live.get(container_id)
+        if kept is not None and kept.attached and container_id in self._netns:
+            # A restart into the namespace kept from the previous run: all still wired.
+            kept.pid = pid
+            return Attachment(container_id, tuple(kept.endpoints.values()), tuple(kept.ports))
         live = _Live(name=name, hostname=spec.hostname or container_id[:12], pid=pid, netns_path=f"/proc/{pid}/ns/net")
         if netns_mode(spec) is not NetnsMode.NEW:
             self._live[container_id] = live
@@ -645,6 +677,9 @@ class NetworkManager:
             else:
                 await trio.to_thread.run_sync(remove)
         self.state.ipam.release_owner(container_id)
+        path = self._netns.pop(container_id, None)
+        if path is not None:
+            await trio.to_thread.run_sync(netlink.delete_netns, path)
 
     # --- what the container sees and shows ------------------------------------------------
 

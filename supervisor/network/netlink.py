@@ -201,3 +201,52 @@ def bridge_ports(bridge: str) -> list[str]:
         return [
             link.get_attr("IFLA_IFNAME") for link in ipr.get_links() if link.get_attr("IFLA_MASTER") == found[0]
         ]
+
+
+MS_BIND = 4096
+MNT_DETACH = 2
+
+
+def create_netns(path: str) -> None:
+    """A new network namespace kept alive by a bind mount at ``path`` (what ``ip netns add`` does).
+
+    Done in the calling (worker) thread: unshare(2) moves only this thread into
+    the new namespace, which is bind-mounted, given ``lo`` up, and left again.
+    A container joins it through its OCI spec, so its network (veth, address,
+    port proxies) survives the container's restarts.
+
+    Raises:
+        RuntimeFailed: the namespace could not be made.
+    """
+    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o444)
+        os.close(fd)
+        if _libc.unshare(CLONE_NEWNET) != 0:
+            err = ctypes.get_errno()
+            msg = f"cannot create a network namespace: {os.strerror(err)}"
+            raise RuntimeFailed(msg)
+        try:
+            if _libc.mount(b"/proc/thread-self/ns/net", path.encode(), None, MS_BIND, None) != 0:
+                err = ctypes.get_errno()
+                msg = f"cannot keep the network namespace at {path}: {os.strerror(err)}"
+                raise RuntimeFailed(msg)
+            with IPRoute() as ipr:
+                lo = ipr.link_lookup(ifname="lo")
+                if lo:
+                    ipr.link("set", index=lo[0], state="up")
+        finally:
+            _setns(own)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            delete_netns(path)
+        raise
+    finally:
+        os.close(own)
+
+
+def delete_netns(path: str) -> None:
+    """Drop a namespace made by ``create_netns``; the kernel frees it (and its veths) when unused."""
+    _libc.umount2(path.encode(), MNT_DETACH)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)

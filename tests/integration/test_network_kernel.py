@@ -9,6 +9,8 @@ compared before and after.
 
 from __future__ import annotations
 
+import os
+
 import secrets
 import shutil
 import subprocess
@@ -120,7 +122,9 @@ async def test_default_bridge_attach_and_proxy(env) -> None:
     cid = "a" * 64
     await manager.register(cid, s)
     plan = await manager.plan(cid, "web", s)
-    assert plan.mode is NetnsMode.NEW and plan.hosts[0].names == ("aaaaaaaaaaaa",)
+    # A namespace of its own, kept across the container's restarts until detach.
+    assert plan.mode is NetnsMode.PATH and plan.hosts[0].names == ("aaaaaaaaaaaa",)
+    assert plan.netns_path is not None and os.path.exists(plan.netns_path)
     att = await manager.attach(cid, "web", s, pid)
     assert att.primary is not None and att.primary.ip == plan.hosts[0].ip
     routes = (await _in_ns(pid, "ip", "route")).stdout
@@ -134,6 +138,7 @@ async def test_default_bridge_attach_and_proxy(env) -> None:
     assert settings["Ports"] == {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(port)}]}
     assert settings["Networks"]["bridge"]["IPAddress"] == att.primary.ip
     await manager.detach(cid)
+    assert not os.path.exists(plan.netns_path)
     assert manager.inspect_settings(cid, s, running=False)["Ports"] == {}
     # the port is free again once detached
     again = await trio.open_tcp_listeners(port, host="127.0.0.1")
