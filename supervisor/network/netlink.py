@@ -211,7 +211,8 @@ def create_netns(path: str) -> None:
     """A new network namespace kept alive by a bind mount at ``path`` (what ``ip netns add`` does).
 
     Done in the calling (worker) thread: unshare(2) moves only this thread into
-    the new namespace, which is bind-mounted, given ``lo`` up, and left again.
+    the new namespace, which is bind-mounted and left again (``create_veth``
+    brings its ``lo`` up).
     A container joins it through its OCI spec, so its network (veth, address,
     port proxies) survives the container's restarts.
 
@@ -231,10 +232,7 @@ def create_netns(path: str) -> None:
                 err = ctypes.get_errno()
                 msg = f"cannot keep the network namespace at {path}: {os.strerror(err)}"
                 raise RuntimeFailed(msg)
-            with IPRoute() as ipr:
-                lo = ipr.link_lookup(ifname="lo")
-                if lo:
-                    ipr.link("set", index=lo[0], state="up")
+            # lo is brought up with the container's veth (create_veth), in the same netlink pass.
         finally:
             _setns(own)
     except BaseException:
