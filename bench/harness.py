@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -11,7 +13,7 @@ from pathlib import Path
 def start_daemon(root: Path, *extra: str) -> tuple[subprocess.Popen[bytes], Path]:
     """Start ``berth daemon`` on ``root`` and wait for its socket (the daemon is then ready)."""
     sock = root / "berth.sock"
-    log = open(root / "daemon.log", "wb")  # noqa: SIM115 - the daemon writes to it until stopped
+    log = open(root / "daemon.log", "wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "supervisor", "daemon", "--data-root", str(root / "data"),
          "--exec-root", str(root / "exec"), "-H", f"unix://{sock}", "--log-level", "warning",
@@ -24,3 +26,20 @@ def start_daemon(root: Path, *extra: str) -> tuple[subprocess.Popen[bytes], Path
             raise SystemExit((root / "daemon.log").read_text())
         time.sleep(0.02)
     return proc, sock
+
+
+def stop_daemon(proc: subprocess.Popen[bytes] | None, root: Path) -> None:
+    """Stop the daemon we started (SIGTERM, bounded), drop bare-runc baseline cgroups, remove ``root``."""
+    if proc is not None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+    for parent in Path("/sys/fs/cgroup").glob("*/berth-bench"):
+        for sub in parent.iterdir():
+            if sub.is_dir():
+                sub.rmdir()
+        parent.rmdir()
+    shutil.rmtree(root, ignore_errors=True)

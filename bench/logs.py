@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
 import statistics
 import struct
 import subprocess
@@ -35,7 +34,8 @@ import httpx
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from harness import start_daemon  # noqa: E402
+from harness import start_daemon, stop_daemon  # noqa: E402
+
 from supervisor.images.tarball import build_busybox_tarball  # noqa: E402
 from supervisor.logs.jsonfile import encode_batch  # noqa: E402
 
@@ -199,14 +199,7 @@ def main() -> None:
               f"log built in {build:.1f} s)")
         print(f"tail 100 of the same, docker logs     {tail_cli:9.1f} ms")
     finally:
-        if proc is not None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
-        shutil.rmtree(root, ignore_errors=True)
+        stop_daemon(proc, root)
 
 
 if __name__ == "__main__":

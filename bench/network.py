@@ -22,7 +22,6 @@ import argparse
 import os
 import secrets
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -35,7 +34,8 @@ import httpx
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from harness import start_daemon  # noqa: E402
+from harness import start_daemon, stop_daemon  # noqa: E402
+
 from supervisor.images.tarball import build_busybox_tarball  # noqa: E402
 
 TARGET_MS = 25.0
@@ -87,13 +87,7 @@ def bench_api(n: int) -> None:
             extra = "" if name == "none" else f"   +{med - base:6.1f} ms vs none (target <= {TARGET_MS:.0f})"
             print(f"{name:18s} {med:8.1f} ms{extra}")
     finally:
-        if proc is not None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        shutil.rmtree(root, ignore_errors=True)
+        stop_daemon(proc, root)
 
 
 def bench_direct(n: int) -> None:

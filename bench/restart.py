@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
+from harness import stop_daemon  # noqa: E402
 from start import bench_runc, busybox_bundle, start_daemon  # noqa: E402
 
 from supervisor.images.tarball import build_busybox_tarball  # noqa: E402
@@ -112,15 +112,7 @@ def main() -> None:
         print(f"ratio to runc create+start        {g / a:7.2f}x")
         print(f"ratio to runc delete+create+start {g / b:7.2f}x")
     finally:
-        if proc is not None:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(60)
-        for c in Path("/sys/fs/cgroup").glob("*/berth-bench"):
-            for sub in c.iterdir():
-                if sub.is_dir():
-                    sub.rmdir()
-            c.rmdir()
-        subprocess.run(["rm", "-rf", str(root)], check=False)
+        stop_daemon(proc, root)
 
 
 if __name__ == "__main__":

@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -29,7 +27,8 @@ import httpx
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from harness import start_daemon  # noqa: E402
+from harness import start_daemon, stop_daemon  # noqa: E402
+
 from supervisor.images.tarball import build_busybox_tarball  # noqa: E402
 
 
@@ -122,15 +121,7 @@ def main() -> None:
         print(f"berth API create+start      {c:8.1f} ms   ratio {c / a:.2f}x runc create+start (target <= 1.3)")
         print(f"docker run --rm vs berth    {d:8.1f} ms   ratio {d / b:.2f}x runc run (target <= 2.0)")
     finally:
-        if proc is not None:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(60)
-        for c in Path("/sys/fs/cgroup").glob("*/berth-bench"):
-            for sub in c.iterdir():
-                if sub.is_dir():
-                    sub.rmdir()
-            c.rmdir()
-        shutil.rmtree(root, ignore_errors=True)
+        stop_daemon(proc, root)
 
 
 if __name__ == "__main__":

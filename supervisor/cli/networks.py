@@ -7,7 +7,6 @@ prints: ``create`` the new id, ``rm`` the names, ``ls`` docker's table,
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,7 +16,7 @@ from supervisor.cli.client import ApiError
 from supervisor.cli.containers import parse_filters
 from supervisor.cli.format import render_rows
 from supervisor.cli.state import CommandFailed, get_state
-from supervisor.cli.system import _render
+from supervisor.cli.system import echo_inspected
 from supervisor.cli.template import TemplateError
 
 NETWORK_TABLE = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}"
@@ -159,13 +158,7 @@ def inspect_cmd(ctx: click.Context, fmt: str | None, verbose: bool, names: tuple
             found.append(client.json("GET", f"/networks/{name}"))
         except ApiError as exc:
             errors.append(str(exc) if exc.status_code != 404 else f"Error: No such network: {name}")
-    if fmt:
-        for obj in found:
-            click.echo(_render(fmt, obj))
-    else:
-        click.echo(json.dumps(found, indent=4, ensure_ascii=False))
-    if errors:
-        raise CommandFailed("\n".join(errors), 1)
+    echo_inspected(found, errors, fmt)
 
 
 @network_group.command("rm")

@@ -19,7 +19,19 @@ from supervisor.cli.units import format_event_time, get_timestamp
 from supervisor.errors import InvalidArgument
 
 
-def _render(fmt: str, data: Any) -> str:
+def echo_inspected(found: list[Any], errors: list[str], fmt: str | None) -> None:
+    """Print inspected objects as docker does (indented JSON array, or ``-f`` per object),
+    then fail with every lookup error."""
+    if fmt:
+        for obj in found:
+            click.echo(render_inspect(fmt, obj))
+    else:
+        click.echo(json.dumps(found, indent=4, ensure_ascii=False))
+    if errors:
+        raise CommandFailed("\n".join(errors), 1)
+
+
+def render_inspect(fmt: str, data: Any) -> str:
     if fmt == "json":
         return go_json(data)
     try:
@@ -79,7 +91,7 @@ def events_cmd(
                 if not line.strip():
                     continue
                 event = json.loads(line)
-                click.echo(_render(fmt, event) if fmt else format_event(event))
+                click.echo(render_inspect(fmt, event) if fmt else format_event(event))
     except KeyboardInterrupt:
         msg = ""
         raise CommandFailed(msg, 130) from None
@@ -132,13 +144,7 @@ def inspect_cmd(
             errors.append(f"Error: No such object: {name}")
         else:
             found.append(obj)
-    if fmt:
-        for obj in found:
-            click.echo(_render(fmt, obj))
-    else:
-        click.echo(json.dumps(found, indent=4, ensure_ascii=False))
-    if errors:
-        raise CommandFailed("\n".join(errors), 1)
+    echo_inspected(found, errors, fmt)
 
 
 @click.command("version")
@@ -160,7 +166,7 @@ def version_cmd(ctx: click.Context, fmt: str | None) -> None:
     except (ApiError, Exception) as exc:  # print the client part even without a daemon
         server, failure = None, exc
     if fmt:
-        click.echo(_render(fmt, {"Client": client_info, "Server": server}))
+        click.echo(render_inspect(fmt, {"Client": client_info, "Server": server}))
     else:
         click.echo(
             "Client:\n"
@@ -200,7 +206,7 @@ def info_cmd(ctx: click.Context, fmt: str | None) -> None:
     """Display system-wide information."""
     info = get_state(ctx).client().json("GET", "/info")
     if fmt:
-        click.echo(_render(fmt, info))
+        click.echo(render_inspect(fmt, info))
         return
     rows = [
         ("Containers", info.get("Containers", 0)),

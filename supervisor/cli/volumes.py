@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,7 +11,7 @@ from supervisor.cli.client import ApiError
 from supervisor.cli.containers import parse_filters
 from supervisor.cli.format import render_rows
 from supervisor.cli.state import CommandFailed, get_state
-from supervisor.cli.system import _render
+from supervisor.cli.system import echo_inspected
 from supervisor.cli.template import TemplateError
 from supervisor.cli.units import human_size
 
@@ -118,13 +117,7 @@ def inspect_cmd(ctx: click.Context, fmt: str | None, names: tuple[str, ...]) -> 
             found.append(client.json("GET", f"/volumes/{name}"))
         except ApiError as exc:
             errors.append(str(exc))
-    if fmt:
-        for obj in found:
-            click.echo(_render(fmt, obj))
-    else:
-        click.echo(json.dumps(found, indent=4, ensure_ascii=False))
-    if errors:
-        raise CommandFailed("\n".join(errors), 1)
+    echo_inspected(found, errors, fmt)
 
 
 @volume_group.command("rm")
