@@ -19,7 +19,6 @@ from pathlib import Path
 import trio
 
 from supervisor.engine.runtime import ExecResult, StartFailed, Stdio
-from supervisor.errors import NotFound
 
 
 @dataclass(frozen=True)
@@ -113,26 +112,16 @@ class FakeRuntime:
             lambda cid, argv: (0, b"", 0.0)
         )
 
-    async def create(
-        self, container_id: str, bundle: Path, stdio: Stdio, *, console_socket: str | None = None
-    ) -> FakeProcess:
-        self.calls.append(("create", container_id))
+    async def run(self, container_id: str, bundle: Path, stdio: Stdio) -> FakeProcess:
+        self.calls.append(("run", container_id))
         await trio.lowlevel.checkpoint()
-        fds = [os.dup(stdio.stdin), os.dup(stdio.stdout), os.dup(stdio.stderr)]
-        process = FakeProcess(pid=next(_pids), program=self._programs(container_id), fds=fds)
-        self.created[container_id] = process
-        return process
-
-    async def start(self, container_id: str) -> None:
-        self.calls.append(("start", container_id))
-        process = self.created.get(container_id)
-        if process is None:
-            msg = f"container {container_id} does not exist"
-            raise NotFound(msg)
+        process = FakeProcess(pid=next(_pids), program=self._programs(container_id), fds=[])
         if process.program.fail_start:
             raise StartFailed(process.program.fail_start, 127)
-        await trio.lowlevel.checkpoint()
+        process.fds = [os.dup(stdio.stdin), os.dup(stdio.stdout), os.dup(stdio.stderr)]
+        self.created[container_id] = process
         self._nursery.start_soon(process.run)
+        return process
 
     async def pause(self, container_id: str) -> None:
         self.calls.append(("pause", container_id))

@@ -97,7 +97,14 @@ class RunsMixin:
         def _pid_of(self, ref: str) -> int: ...
 
     async def _launch(self, c: Container) -> tuple[Any, int, int]:
-        """Mount, write the bundle, runtime create + start. Cleans up after itself on failure."""
+        """Plan the network, then wire it while the rootfs and bundle are made; run. Cleans up on failure.
+
+        The network is wired before the runtime runs (the container joins the
+        namespace ``plan`` made), so the user's process starts with its veth,
+        address and published ports ready, and a single ``runc run --detach``
+        replaces ``create`` + ``start``. The wiring (netlink) overlaps the
+        mount and the bundle: both wait on the kernel in worker threads.
+        """
         cid = c.id
         spec = c.record.spec
         image = self.images.resolve(spec.image_id or spec.image)
@@ -105,23 +112,48 @@ class RunsMixin:
         rootfs = self.paths.rootfs(cid)
         fds: list[int] = []
         mounted = False
+        wiring = False
+        user = None
         try:
             net = None
             if self.network is not None:
                 net = await self.network.plan(cid, c.name, spec, pid_of=self._pid_of)
-            await self.mounter.mount(plan, upper=self.paths.upper(cid), work=self.paths.work(cid), target=rootfs)
-            mounted = True
-            user_mounts, propagation = None, None
-            if self.volumes is not None:
-                resolved = await self.volumes.resolve_mounts(
-                    cid, spec, image_rootfs=rootfs, volumes_from=self._volumes_from,
-                    image_mounts=plan.mounts,
-                )
-                user_mounts, propagation = resolved.mounts, resolved.rootfs_propagation
-            user = await trio.to_thread.run_sync(
-                prepare_bundle, c.record, plan, self.paths, self.bundle_context, self.config, net,
-                user_mounts, propagation,
-            )
+            # Both branches keep their own error, so the caller sees a plain
+            # StartFailed or BerthError, never an ExceptionGroup.
+            failures: list[Exception] = []
+
+            async def wire() -> None:
+                assert self.network is not None
+                try:
+                    await self.network.attach(cid, c.name, spec)
+                except Exception as exc:
+                    failures.append(exc)
+                    nursery.cancel_scope.cancel()
+
+            async with trio.open_nursery() as nursery:
+                if self.network is not None:
+                    wiring = True
+                    nursery.start_soon(wire)
+                try:
+                    await self.mounter.mount(plan, upper=self.paths.upper(cid), work=self.paths.work(cid), target=rootfs)
+                    mounted = True
+                    user_mounts, propagation = None, None
+                    if self.volumes is not None:
+                        resolved = await self.volumes.resolve_mounts(
+                            cid, spec, image_rootfs=rootfs, volumes_from=self._volumes_from,
+                            image_mounts=plan.mounts,
+                        )
+                        user_mounts, propagation = resolved.mounts, resolved.rootfs_propagation
+                    user = await trio.to_thread.run_sync(
+                        prepare_bundle, c.record, plan, self.paths, self.bundle_context, self.config, net,
+                        user_mounts, propagation,
+                    )
+                except Exception as exc:
+                    failures.insert(0, exc)
+                    nursery.cancel_scope.cancel()
+            if failures:
+                raise failures[0]
+            assert user is not None
             c.exec_user = f"{user.uid}:{user.gid}"
             out_r, out_w = open_pipe()
             err_r, err_w = open_pipe()
@@ -133,28 +165,15 @@ class RunsMixin:
                 in_r = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
                 in_w = -1
                 fds.append(in_r)
-            process = await self.runtime.create(
+            process = await self.runtime.run(
                 cid, self.paths.bundle(cid), Stdio(stdin=in_r, stdout=out_w, stderr=err_w)
             )
             # The child holds its copies now; ours must go or the pipes never reach EOF.
             for fd in (in_r, out_w, err_w):
                 os.close(fd)
                 fds.remove(fd)
-            try:
-                # Between create and start: the init waits in its new namespaces,
-                # so its network (veth, address, routes, port proxies) is ready
-                # before the user's process runs.
-                if self.network is not None:
-                    await self.network.attach(cid, c.name, spec, process.pid)
-                await self.runtime.start(cid)
-            except BaseException:
-                with trio.CancelScope(shield=True), trio.move_on_after(KILL_WAIT):
-                    process.send_signal(signal_mod.SIGKILL)
-                    await process.wait()
-                    if self.network is not None:
-                        await self.network.detach(cid)
-                    await self.runtime.delete(cid, force=True)
-                raise
+            if self.network is not None:
+                self.network.running(cid, process.pid)
             if in_w >= 0:
                 c.stdin = trio.lowlevel.FdStream(in_w)
                 fds.remove(in_w)
@@ -165,10 +184,12 @@ class RunsMixin:
             for fd in fds:
                 with contextlib.suppress(OSError):
                     os.close(fd)
-            if self.volumes is not None:
-                self.volumes.unmounted(cid)
-            if mounted:
-                with trio.CancelScope(shield=True):
+            with trio.CancelScope(shield=True):
+                if wiring and self.network is not None:
+                    await self.network.detach(cid)
+                if self.volumes is not None:
+                    self.volumes.unmounted(cid)
+                if mounted:
                     await self.mounter.unmount(rootfs)
             raise
 

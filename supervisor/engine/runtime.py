@@ -66,11 +66,7 @@ class Runtime(Protocol):
 
     name: str
 
-    async def create(
-        self, container_id: str, bundle: Path, stdio: Stdio, *, console_socket: str | None = None
-    ) -> RuntimeProcess: ...
-
-    async def start(self, container_id: str) -> None: ...
+    async def run(self, container_id: str, bundle: Path, stdio: Stdio) -> RuntimeProcess: ...
 
     async def pause(self, container_id: str) -> None: ...
 
@@ -170,38 +166,36 @@ class RuncRuntime:
                 raise NotFound(message)
             raise RuntimeFailed(message)
 
-    async def create(
-        self, container_id: str, bundle: Path, stdio: Stdio, *, console_socket: str | None = None
-    ) -> RuntimeProcess:
+    async def run(self, container_id: str, bundle: Path, stdio: Stdio) -> RuntimeProcess:
+        """Create and start the container in one runtime call (``runc run --detach``).
+
+        One process instead of ``runc create`` + ``runc start`` saves a whole
+        runtime start-up (~8 ms). Nothing has to happen between the two any
+        more: the container joins a network namespace the daemon made and
+        wired beforehand. The stdio fds pass through to the container's init,
+        which becomes our child when runc exits (we are a subreaper); it may
+        already have exited then, and waits as a zombie for ``wait``.
+        """
         pid_file = bundle / "init.pid"
-        args = ["create", "--bundle", str(bundle), "--pid-file", str(pid_file)]
-        if console_socket is not None:
-            args += ["--console-socket", console_socket]
+        args = ["run", "--detach", "--bundle", str(bundle), "--pid-file", str(pid_file), container_id]
         try:
-            # Shielded (and bounded): cancelling `runc create` half-way would kill runc but
-            # leave its already-forked `runc init` waiting forever, outside any cgroup cleanup.
+            # Shielded (and bounded): cancelling runc half-way would kill it but could
+            # leave its already-forked `runc init` behind, outside any cgroup cleanup.
             # A cancellation is seen at the caller's next checkpoint, which then kills the init.
             with trio.CancelScope(shield=True), trio.fail_after(CREATE_TIMEOUT):
-                await self._run(container_id, *args, container_id, stdio=stdio)
+                await self._run(container_id, *args, stdio=stdio)
         except trio.TooSlowError as exc:
             with trio.CancelScope(shield=True):
                 await self.delete(container_id, force=True)
-            msg = f"runtime create did not finish within {CREATE_TIMEOUT:.0f} s"
+            msg = f"runtime start did not finish within {CREATE_TIMEOUT:.0f} s"
             raise StartFailed(msg, 128) from exc
         except RuntimeFailed as exc:
-            # runc leaves a half-created container behind on some failures.
+            # runc leaves a half-made container behind on some failures.
             with trio.CancelScope(shield=True):
                 await self.delete(container_id, force=True)
             raise StartFailed(exc.message, start_failure_code(exc.message)) from exc
         pid = int(pid_file.read_text())
-        # runc create has exited: the init is now our child (we are a subreaper).
         return WatchedProcess.open(pid, is_child=True)
-
-    async def start(self, container_id: str) -> None:
-        try:
-            await self._run(container_id, "start", container_id)
-        except RuntimeFailed as exc:
-            raise StartFailed(exc.message, start_failure_code(exc.message)) from exc
 
     async def pause(self, container_id: str) -> None:
         await self._run(container_id, "pause", container_id)

@@ -42,7 +42,14 @@ import trio
 from supervisor._logging import get_logger
 from supervisor.engine.etcfiles import HostEntry, own_host_entry
 from supervisor.engine.model import ContainerSpec
-from supervisor.errors import BerthError, Conflict, Forbidden, InvalidArgument, NotFound
+from supervisor.errors import (
+    BerthError,
+    Conflict,
+    Forbidden,
+    InvalidArgument,
+    NotFound,
+    RuntimeFailed,
+)
 from supervisor.network import netlink, views
 from supervisor.network.model import (
     BRIDGE,
@@ -557,8 +564,13 @@ class NetworkManager:
             self._netns[container_id] = path
         return NetworkPlan(NetnsMode.PATH, path, tuple(hosts), nameservers)
 
-    async def attach(self, container_id: str, name: str, spec: ContainerSpec, pid: int) -> Attachment:
-        """Wire the new container (runc created, not started) to its networks and publish its ports.
+    async def attach(self, container_id: str, name: str, spec: ContainerSpec, pid: int = 0) -> Attachment:
+        """Wire the container's network namespace to its networks and publish its ports.
+
+        The engine calls this before the runtime runs the container, on the
+        namespace ``plan`` made (``pid`` 0), so the user's process starts with
+        its network ready. With a ``pid``, the namespace of that process is
+        wired instead (a process that made its own).
 
         Raises:
             RuntimeFailed: a link could not be made, or a port is taken (Docker's
@@ -569,7 +581,7 @@ class NetworkManager:
             # A restart into the namespace kept from the previous run: all still wired.
             kept.pid = pid
             return Attachment(container_id, tuple(kept.endpoints.values()), tuple(kept.ports))
-        live = _Live(name=name, hostname=spec.hostname or container_id[:12], pid=pid, netns_path=f"/proc/{pid}/ns/net")
+        live = _Live(name=name, hostname=spec.hostname or container_id[:12], pid=pid, netns_path="")
         if netns_mode(spec) is not NetnsMode.NEW:
             self._live[container_id] = live
             live.attached = True
@@ -577,6 +589,10 @@ class NetworkManager:
         configs = self._configs(container_id, spec)
         if any(self.state.ipam.address_of(nid, container_id) is None for nid in configs):
             await self.plan(container_id, name, spec)
+        live.netns_path = f"/proc/{pid}/ns/net" if pid else self._netns.get(container_id, "")
+        if configs and not live.netns_path:
+            msg = f"container {container_id[:12]} has no network namespace to attach"
+            raise RuntimeFailed(msg)
         self._live[container_id] = live
         try:
             for nid, cfg in configs.items():
@@ -588,6 +604,13 @@ class NetworkManager:
             raise
         live.attached = True
         return Attachment(container_id, tuple(live.endpoints.values()), tuple(live.ports))
+
+    def running(self, container_id: str, pid: int) -> None:
+        """The attached container's init now runs as ``pid`` (its namespace names it where none was kept)."""
+        live = self._live.get(container_id)
+        if live is not None:
+            live.pid = pid
+            live.netns_path = live.netns_path or f"/proc/{pid}/ns/net"
 
     async def _connect_live(
         self, container_id: str, live: _Live, n: Network, cfg: EndpointConfig, *, primary: bool

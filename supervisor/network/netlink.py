@@ -1,6 +1,9 @@
-"""Kernel networking through pyroute2: bridges, veth pairs, addresses, routes.
+"""Kernel networking: bridges, veth pairs, addresses, routes.
 
 Every function here is blocking and meant for ``trio.to_thread.run_sync``.
+What runs on every container start or exit (``create_veth``,
+``delete_link``) goes through ``rtnl``'s plain netlink socket; the rest
+(bridges at daemon start, listings) through pyroute2's ``IPRoute``.
 
 Entering a container's network namespace: ``setns(2)`` with CLONE_NEWNET
 changes the namespace of the calling *thread* only, so ``in_netns`` switches
@@ -23,6 +26,7 @@ from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
 from supervisor.errors import RuntimeFailed
+from supervisor.network.rtnl import RtnlError, RtnlSocket
 
 CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -111,16 +115,14 @@ def ensure_bridge(name: str, gateway: str, prefix_len: int, mtu: int = 1500) -> 
 def delete_link(name: str) -> bool:
     """Delete the link ``name``; False if it was not there."""
     try:
-        with IPRoute() as ipr:
-            found = ipr.link_lookup(ifname=name)
-            if not found:
-                return False
-            ipr.link("del", index=found[0])
+        with RtnlSocket() as rtnl:
+            rtnl.delete_link(name)
             return True
-    except NetlinkError as exc:
-        if exc.code == errno.ENODEV:
+    except RtnlError as exc:
+        if exc.errno == errno.ENODEV:
             return False
-        raise _fail(f"cannot delete link {name}", exc) from exc
+        msg = f"cannot delete link {name}"
+        raise _fail(msg, exc) from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +143,11 @@ class VethPlan:
 def create_veth(plan: VethPlan) -> None:
     """Make the pair, plug the host side into the bridge, configure the container side.
 
-    On failure the host side is deleted again (which deletes the peer).
+    Six rtnetlink requests (``rtnl``): the pair with the host side already up
+    on the bridge and the peer already named, addressed (MAC) and moved into
+    the namespace; then, inside it, the peer's address, link up, ``lo`` up and
+    the default route. On failure the host side is deleted again (which
+    deletes the peer).
 
     Raises:
         RuntimeFailed: any netlink error, with the step that failed.
@@ -149,33 +155,32 @@ def create_veth(plan: VethPlan) -> None:
     fd = os.open(plan.netns_path, os.O_RDONLY | os.O_CLOEXEC)
     created = False
     try:
-        with IPRoute() as ipr:
-            bridge = ipr.link_lookup(ifname=plan.bridge)
-            if not bridge:
+        with RtnlSocket() as rtnl:
+            try:
+                bridge = rtnl.link_index(plan.bridge)
+            except RtnlError as exc:
                 msg = f"bridge {plan.bridge} does not exist"
-                raise RuntimeFailed(msg)
-            ipr.link(
-                "add", ifname=plan.host_ifname, kind="veth", mtu=plan.mtu,
-                peer={"ifname": plan.ifname, "net_ns_fd": fd, "mtu": plan.mtu},
+                raise RuntimeFailed(msg) from exc
+            rtnl.add_veth(
+                plan.host_ifname, master=bridge, mtu=plan.mtu,
+                peer_ifname=plan.ifname, peer_netns_fd=fd, peer_mac=plan.mac,
             )
             created = True
-            index = ipr.link_lookup(ifname=plan.host_ifname)[0]
-            ipr.link("set", index=index, master=bridge[0], state="up")
-        with in_netns(plan.netns_path), IPRoute() as ipr:
-            index = ipr.link_lookup(ifname=plan.ifname)[0]
-            ipr.link("set", index=index, address=plan.mac, mtu=plan.mtu)
-            ipr.addr("add", index=index, address=plan.address, prefixlen=plan.prefix_len)
-            ipr.link("set", index=index, state="up")
-            lo = ipr.link_lookup(ifname="lo")
-            if lo:
-                ipr.link("set", index=lo[0], state="up")
+        with in_netns(plan.netns_path):
+            inside = RtnlSocket()
+        with inside:
+            index = inside.link_index(plan.ifname)
+            inside.add_address(index, plan.address, plan.prefix_len)
+            inside.set_up(index)
+            inside.set_up(inside.link_index("lo"))
             if plan.gateway:
-                ipr.route("add", dst="0.0.0.0/0", gateway=plan.gateway)
-    except NetlinkError as exc:
+                inside.add_default_route(plan.gateway)
+    except RtnlError as exc:
         if created:
             with contextlib.suppress(RuntimeFailed):
                 delete_link(plan.host_ifname)
-        raise _fail(f"cannot attach {plan.ifname} to {plan.bridge}", exc) from exc
+        msg = f"cannot attach {plan.ifname} to {plan.bridge}"
+        raise _fail(msg, exc) from exc
     except BaseException:
         if created:
             with contextlib.suppress(RuntimeFailed):
