@@ -46,47 +46,41 @@ def busybox_bundle(root: Path) -> Path:
     return bundle
 
 
-def bench_runc(bundle: Path, state: Path, n: int) -> tuple[list[float], list[float]]:
-    runc = ["runc", "--root", str(state)]
-    create_start, run = [], []
-    for i in range(n):
-        cid = f"bench-{os.getpid()}-{i}"
-        t0 = time.perf_counter()
-        subprocess.run([*runc, "create", "--bundle", str(bundle), cid], check=True,
-                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-        subprocess.run([*runc, "start", cid], check=True)
-        create_start.append(time.perf_counter() - t0)
-        time.sleep(0.02)
-        subprocess.run([*runc, "delete", "--force", cid], check=True)
-        t0 = time.perf_counter()
-        subprocess.run([*runc, "run", "--bundle", str(bundle), cid + "r"], check=True,
-                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-        run.append(time.perf_counter() - t0)
-    return create_start, run
+def runc_create_start(runc: list[str], bundle: Path, cid: str) -> float:
+    t0 = time.perf_counter()
+    subprocess.run([*runc, "create", "--bundle", str(bundle), cid], check=True,
+                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    subprocess.run([*runc, "start", cid], check=True)
+    elapsed = time.perf_counter() - t0
+    time.sleep(0.02)
+    subprocess.run([*runc, "delete", "--force", cid], check=True)
+    return elapsed
 
 
-def bench_api(client: httpx.Client, n: int) -> list[float]:
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        r = client.post("/v1.50/containers/create", json={"Image": "busybox", "Cmd": ["true"]})
-        r.raise_for_status()
-        cid = r.json()["Id"]
-        client.post(f"/v1.50/containers/{cid}/start").raise_for_status()
-        times.append(time.perf_counter() - t0)
-        client.post(f"/v1.50/containers/{cid}/wait", timeout=30)
-        client.delete(f"/v1.50/containers/{cid}", params={"force": "1"})
-    return times
+def runc_run(runc: list[str], bundle: Path, cid: str) -> float:
+    t0 = time.perf_counter()
+    subprocess.run([*runc, "run", "--bundle", str(bundle), cid], check=True,
+                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
 
 
-def bench_docker_run(env: dict[str, str], n: int) -> list[float]:
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        subprocess.run(["docker", "run", "--rm", "busybox", "true"], env=env, check=True,
-                       stdout=subprocess.DEVNULL)
-        times.append(time.perf_counter() - t0)
-    return times
+def api_create_start(client: httpx.Client) -> float:
+    t0 = time.perf_counter()
+    r = client.post("/v1.50/containers/create", json={"Image": "busybox", "Cmd": ["true"]})
+    r.raise_for_status()
+    cid = r.json()["Id"]
+    client.post(f"/v1.50/containers/{cid}/start").raise_for_status()
+    elapsed = time.perf_counter() - t0
+    client.post(f"/v1.50/containers/{cid}/wait", timeout=30)
+    client.delete(f"/v1.50/containers/{cid}", params={"force": "1"})
+    return elapsed
+
+
+def docker_run(env: dict[str, str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(["docker", "run", "--rm", "busybox", "true"], env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
 
 
 def ms(values: list[float]) -> float:
@@ -104,17 +98,29 @@ def main() -> None:
     try:
         build_busybox_tarball(root / "busybox.tar")
         bundle = busybox_bundle(root)
-        create_start, run = bench_runc(bundle, root / "runc-state", args.n)
         proc, sock = start_daemon(root)
         env = {**os.environ, "DOCKER_HOST": f"unix://{sock}", "DOCKER_CONFIG": str(root / "dc")}
         subprocess.run(["docker", "import", str(root / "busybox.tar"), "busybox:latest"],
                        env=env, check=True, stdout=subprocess.DEVNULL)
+        runc = ["runc", "--root", str(root / "runc-state")]
+        create_start: list[float] = []
+        run: list[float] = []
+        api: list[float] = []
+        docker: list[float] = []
         with httpx.Client(transport=httpx.HTTPTransport(uds=str(sock)), base_url="http://berth", timeout=60) as client:
-            bench_api(client, 3)  # warm-up
-            api = bench_api(client, args.n)
-        bench_docker_run(env, 3)
-        docker_run = bench_docker_run(env, args.n)
-        a, b, c, d = ms(create_start), ms(run), ms(api), ms(docker_run)
+            # Interleaved rounds: each round measures all four, so the machine's
+            # drift (these hosts are noisy) hits baseline and berth alike.
+            for i in range(-3, args.n):  # three warm-up rounds
+                round_ = [
+                    runc_create_start(runc, bundle, f"bench-{os.getpid()}-{i}"),
+                    runc_run(runc, bundle, f"bench-{os.getpid()}-{i}r"),
+                    api_create_start(client),
+                    docker_run(env),
+                ]
+                if i >= 0:
+                    for values, value in zip((create_start, run, api, docker), round_, strict=True):
+                        values.append(value)
+        a, b, c, d = ms(create_start), ms(run), ms(api), ms(docker)
         print(f"runs per measurement: {args.n}")
         print(f"bare runc create+start      {a:8.1f} ms")
         print(f"bare runc run               {b:8.1f} ms")

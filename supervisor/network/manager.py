@@ -482,6 +482,10 @@ class NetworkManager:
                 n = self.get(name)
                 if n.driver is Driver.BRIDGE:
                     table[n.id] = cfg
+        if container_id not in self.state.endpoints and table == self._configs(container_id, spec):
+            # Nothing beyond what the network mode says (the common case): ``_configs``
+            # derives exactly this table from the spec, so nothing is written on create.
+            return
         self.state.endpoints[container_id] = table
         await self._save()
 
@@ -489,9 +493,10 @@ class NetworkManager:
         """The container is removed: drop its endpoint configs (and anything still held)."""
         if container_id in self._live:
             await self.detach(container_id)
-        self.state.endpoints.pop(container_id, None)
+        recorded = self.state.endpoints.pop(container_id, None)
         self.state.ipam.release_owner(container_id)
-        await self._save()
+        if recorded is not None:  # addresses are not persisted (see ``plan``); only the table is
+            await self._save()
 
     def rename(self, container_id: str, new_name: str) -> None:
         live = self._live.get(container_id)

@@ -279,7 +279,10 @@ class VolumeService:
             _, new = self.store.create(p.name, now=now, labels=labels, options=p.driver_opts)
             if new:
                 created.append(p.name)
-        self.store.save_mounts(cid, [p.to_json() for p in points])
+        if points:
+            # A container without mount points has no file (the common case, one fsync
+            # less on create); after a daemon restart its empty plan is made again.
+            self.store.save_mounts(cid, [p.to_json() for p in points])
         return created
 
     async def resolve_mounts(
@@ -383,7 +386,8 @@ class VolumeService:
             points = self._points.pop(container_id, None)
             if points is None:
                 return
-            await trio.to_thread.run_sync(self.store.drop_mounts, container_id)
+            if points:  # an empty plan has no file (see ``_register_sync``)
+                await trio.to_thread.run_sync(self.store.drop_mounts, container_id)
             if not remove_anonymous:
                 return
             for p in points:

@@ -42,6 +42,8 @@ def test_sigterm_stops_containers_and_state_survives_restart(daemon_factory) -> 
     d.import_busybox()
     d.docker("run", "-d", "--name", "longrun", "busybox", "sleep", "1000")
     d.docker("create", "--name", "fresh", "busybox", "true")
+    d.docker("network", "create", "lcnet")
+    d.docker("create", "--name", "aliased", "--network", "lcnet", "--network-alias", "db", "busybox", "true")
     d.docker("run", "--name", "done", "busybox", "sh", "-c", "exit 2", check=False)
     pid = d.inspect("longrun")["State"]["Pid"]
     since = int(time.time()) - 1
@@ -60,7 +62,14 @@ def test_sigterm_stops_containers_and_state_survives_restart(daemon_factory) -> 
     out = d.docker("events", "--since", str(since), "--until", str(int(time.time()) + 1),
                    "--filter", "container=done").stdout
     assert [line.split()[2] for line in out.splitlines()][:3] == ["create", "start", "die"]
-    d.docker("rm", "longrun", "fresh", "done")
+    # Network configs survive too: the default one (derived from the mode, never
+    # written) and a recorded one with an alias.
+    d.docker("start", "-a", "fresh")
+    assert set(d.inspect("fresh")["NetworkSettings"]["Networks"]) == {"bridge"}
+    aliased = d.inspect("aliased")["NetworkSettings"]["Networks"]
+    assert set(aliased) == {"lcnet"} and "db" in (aliased["lcnet"]["Aliases"] or [])
+    d.docker("rm", "longrun", "fresh", "done", "aliased")
+    d.docker("network", "rm", "lcnet")
 
 
 def test_crash_recovery_marks_running_containers_exited(daemon_factory) -> None:
