@@ -18,22 +18,23 @@ from supervisor.stats.model import HistoryPoint, Sample
 
 
 def point_from(cur: Sample, pre: Sample | None, mem_total: int) -> HistoryPoint:
-    """The history row for ``cur``, CPU % against ``pre`` (the previous sample of the same run)."""
-    mem = cur.cgroup.memory
-    rx, tx = smath.network_totals(cur.networks)
-    read, write = smath.block_totals(cur.cgroup.blkio.get("io_service_bytes_recursive"))
+    """The history row for ``cur``, CPU % against ``pre`` (the previous sample of the same run).
+
+    Reads only the samples' ``figures``: the tick never parses files whole.
+    """
+    f = cur.figures
     return HistoryPoint(
         read_ns=cur.read_ns,
         cpu_percent=smath.sample_cpu_percent(cur, pre) if pre is not None else 0.0,
-        cpu_total_ns=cur.cgroup.cpu.total,
-        memory_usage=mem.usage,
-        memory_used=smath.memory_used(mem.usage, mem.stats),
-        memory_limit=smath.capped_limit(mem.limit, mem_total),
-        net_rx=rx,
-        net_tx=tx,
-        block_read=read,
-        block_write=write,
-        pids=cur.cgroup.pids.current,
+        cpu_total_ns=f.cpu_total,
+        memory_usage=f.memory_usage,
+        memory_used=f.memory_used,
+        memory_limit=smath.capped_limit(f.memory_limit, mem_total),
+        net_rx=f.net_rx,
+        net_tx=f.net_tx,
+        block_read=f.block_read,
+        block_write=f.block_write,
+        pids=f.pids,
     )
 
 

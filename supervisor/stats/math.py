@@ -40,10 +40,10 @@ def online_cpus(reported: int, percpu: tuple[int, ...]) -> int:
 
 def sample_cpu_percent(cur: Sample, pre: Sample | None) -> float:
     """CPU % between two samples; against zeros when there is no previous one (Docker's first frame)."""
-    n = online_cpus(cur.system.online_cpus, cur.cgroup.cpu.percpu)
+    n = cur.system.online_cpus or cur.figures.cpus
     if pre is None:
-        return cpu_percent(cur.cgroup.cpu.total, 0, cur.system.usage, 0, n)
-    return cpu_percent(cur.cgroup.cpu.total, pre.cgroup.cpu.total, cur.system.usage, pre.system.usage, n)
+        return cpu_percent(cur.figures.cpu_total, 0, cur.system.usage, 0, n)
+    return cpu_percent(cur.figures.cpu_total, pre.figures.cpu_total, cur.system.usage, pre.system.usage, n)
 
 
 def memory_used(usage: int, stats: Mapping[str, int]) -> int:

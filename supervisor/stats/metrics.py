@@ -23,6 +23,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
+from supervisor.errors import RuntimeFailed
 from supervisor.stats.math import block_totals
 from supervisor.stats.sampler import Latest, StatsSampler
 
@@ -98,7 +99,10 @@ class ContainerCollector(Collector):
             "container_processes", "Number of processes running inside the container.", labels=LABELS
         )
         for e in entries:
-            self._add(e, cpu, cpu_user, cpu_sys, mem, wset, limit, rx, tx, reads, writes, procs)
+            try:
+                self._add(e, cpu, cpu_user, cpu_sys, mem, wset, limit, rx, tx, reads, writes, procs)
+            except RuntimeFailed:  # a malformed stat file: this container is left out, not the scrape
+                continue
         yield from (cpu, cpu_user, cpu_sys, mem, wset, limit, rx, tx, reads, writes, procs)
         if self.daemon is not None:
             yield from self._daemon_metrics(self.daemon)

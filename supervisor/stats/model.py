@@ -9,10 +9,11 @@ what the CLI shows.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from supervisor.api.humanize import rfc3339_nano
+from supervisor.errors import InvalidArgument, RuntimeFailed
 
 #: Docker's names of the eight blkio lists, in its JSON order.
 BLKIO_KEYS: tuple[str, ...] = (
@@ -116,18 +117,96 @@ class SystemCpu:
 
 
 @dataclass(frozen=True, slots=True)
+class Figures:
+    """What every tick keeps of a sample: the numbers of the history point, CPU % and OOM.
+
+    ``cpu_total`` in ns; ``cpus`` is the number of ``percpu`` entries (the
+    fallback for online CPUs); ``memory_used`` is the docker CLI's (usage less
+    inactive file pages); ``memory_limit`` is the raw cgroup limit.
+    """
+
+    cpu_total: int = 0
+    cpus: int = 0
+    memory_usage: int = 0
+    memory_used: int = 0
+    memory_limit: int = 0
+    net_rx: int = 0
+    net_tx: int = 0
+    block_read: int = 0
+    block_write: int = 0
+    pids: int = 0
+    oom_kills: int = 0
+
+
+Parse = Callable[[], tuple[CgroupUsage, Mapping[str, NetCounters] | None]]
+
+
 class Sample:
     """One container at one tick.
 
     ``read_ns`` is wall-clock unix nanoseconds (Docker's ``read``);
     ``networks`` is None when the container shares the host's network
     namespace or has only ``lo`` (Docker omits the key then).
+
+    A sampler tick builds it from ``figures`` and a ``parse`` function over
+    the files' texts: ``cgroup`` and ``networks`` are parsed on first use
+    (``/stats``, ``/metrics``), since most samples of an idle box are never
+    looked at whole. A malformed file then raises RuntimeFailed (500): the
+    daemon could not read the container's stats.
     """
 
-    read_ns: int
-    system: SystemCpu
-    cgroup: CgroupUsage
-    networks: Mapping[str, NetCounters] | None = None
+    __slots__ = ("_cgroup", "_networks", "_parse", "figures", "read_ns", "system")
+
+    def __init__(
+        self,
+        read_ns: int,
+        system: SystemCpu,
+        cgroup: CgroupUsage | None = None,
+        networks: Mapping[str, NetCounters] | None = None,
+        *,
+        figures: Figures | None = None,
+        parse: Parse | None = None,
+    ) -> None:
+        if cgroup is None and parse is None:
+            msg = "a Sample needs its cgroup usage or a parse function"
+            raise TypeError(msg)
+        self.read_ns = read_ns
+        self.system = system
+        self._cgroup = cgroup
+        self._networks = networks
+        self._parse = parse
+        if figures is None:
+            from supervisor.stats.figures import figures_of
+
+            figures = figures_of(self.cgroup, self.networks)
+        self.figures = figures
+
+    def _resolve(self) -> None:
+        parse = self._parse
+        if parse is None:
+            return
+        try:
+            self._cgroup, self._networks = parse()
+        except InvalidArgument as exc:
+            msg = f"cannot read the container's stats: {exc.message}"
+            raise RuntimeFailed(msg) from exc
+        self._parse = None
+
+    @property
+    def cgroup(self) -> CgroupUsage:
+        if self._parse is not None:
+            self._resolve()
+        assert self._cgroup is not None
+        return self._cgroup
+
+    @property
+    def networks(self) -> Mapping[str, NetCounters] | None:
+        if self._parse is not None:
+            self._resolve()
+        return self._networks
+
+    def __repr__(self) -> str:
+        return f"Sample(read_ns={self.read_ns}, system={self.system}, figures={self.figures})"
 
 
 @dataclass(frozen=True, slots=True)

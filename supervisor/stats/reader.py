@@ -25,7 +25,8 @@ from typing import Protocol
 from supervisor.engine.cgroups import UNIFIED, CgroupLayout, container_cgroup_dirs
 from supervisor.errors import InvalidArgument
 from supervisor.stats import cgroup_v1, cgroup_v2
-from supervisor.stats.model import CgroupUsage, Sample, SystemCpu, Target
+from supervisor.stats.figures import figures_v1, figures_v2
+from supervisor.stats.model import CgroupUsage, NetCounters, Sample, SystemCpu, Target
 from supervisor.stats.netdev import parse_net_dev
 from supervisor.stats.procstat import parse_mem_total, parse_proc_stat
 
@@ -202,20 +203,20 @@ class TickReader:
         texts = {name: read(path) for name, path in run.files}
         if all(text is None for text in texts.values()):
             return None  # the cgroup is gone: the container exited after it was listed
-        usage: CgroupUsage = (
-            cgroup_v2.usage_from_texts(texts) if run.v2 else cgroup_v1.usage_from_texts(texts)
-        )
-        if t.memory_limit_hint and (
-            (not run.v2 and texts.get("memory.limit_in_bytes") is None)
-            or (run.v2 and texts.get("memory.max") is None)
-        ):
-            usage = replace(usage, memory=replace(usage.memory, limit=t.memory_limit_hint))
-        networks = None
-        if run.net_dev is not None:
-            text = read(run.net_dev)
-            if text is not None:
-                networks = parse_net_dev(text) or None
-        return Sample(read_ns=self.files.now_ns(), system=system, cgroup=usage, networks=networks)
+        net_text = read(run.net_dev) if run.net_dev is not None else None
+        hint = t.memory_limit_hint
+        v2 = run.v2
+        # Only the figures are extracted now; the whole parse waits for someone to ask.
+        figures = (figures_v2 if v2 else figures_v1)(texts, net_text, hint)
+
+        def parse() -> tuple[CgroupUsage, dict[str, NetCounters] | None]:
+            usage = cgroup_v2.usage_from_texts(texts) if v2 else cgroup_v1.usage_from_texts(texts)
+            if hint and texts.get("memory.max" if v2 else "memory.limit_in_bytes") is None:
+                usage = replace(usage, memory=replace(usage.memory, limit=hint))
+            networks = (parse_net_dev(net_text) or None) if net_text is not None else None
+            return usage, networks
+
+        return Sample(self.files.now_ns(), system, figures=figures, parse=parse)
 
     def collect(self, targets: Sequence[Target]) -> TickResult:
         """Read one tick for every target (call in a worker thread)."""

@@ -186,7 +186,7 @@ class StatsSampler:
             latest[t.id] = Latest(t, sample, pre)
             self.history.record(t.id, point_from(sample, pre, self.mem_total))
             if self._oom is not None:
-                self._oom.observe(t, sample.cgroup.memory.oom_kills)
+                self._oom.observe(t, sample.figures.oom_kills)
         self._latest = latest
         if self._oom is not None:
             self._oom.sync(targets)

@@ -73,7 +73,7 @@ def test_limit_capped_at_host_memory() -> None:
     s = v2_sample()
     from dataclasses import replace
 
-    s = replace(s, cgroup=replace(s.cgroup, memory=replace(s.cgroup.memory, limit=2**64 - 1)))
+    s = Sample(s.read_ns, s.system, replace(s.cgroup, memory=replace(s.cgroup.memory, limit=2**64 - 1)))
     js = stats_json(s, None, container_id="a", name="n", mem_total=HOST)
     assert js["memory_stats"]["limit"] == HOST
 
