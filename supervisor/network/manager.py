@@ -239,6 +239,11 @@ class NetworkManager:
         ]
         await trio.to_thread.run_sync(self._nat.apply, nets)
 
+    def _make_netns(self, path: str) -> None:
+        """The directory and the namespace in one worker-thread call (one hop on the start path)."""
+        self._netns_dir.mkdir(0o700, parents=True, exist_ok=True)
+        netlink.create_netns(path)
+
     def _drop_stale_netns(self) -> None:
         """Namespaces a previous daemon kept for its containers (none survives a restart)."""
         if self._netns_dir.is_dir():
@@ -560,9 +565,8 @@ class NetworkManager:
             # A namespace of its own that outlives each run: a policy restart joins it
             # again and finds its veth, address and published ports still in place.
             path = str(self._netns_dir / container_id)
-            await trio.to_thread.run_sync(self._netns_dir.mkdir, 0o700, True, True)
             try:
-                await trio.to_thread.run_sync(netlink.create_netns, path)
+                await trio.to_thread.run_sync(self._make_netns, path)
             except BerthError:
                 self.state.ipam.release_owner(container_id)
                 raise
