@@ -10,11 +10,11 @@ compared before and after.
 from __future__ import annotations
 
 import os
-
 import secrets
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -54,16 +54,18 @@ class Sandboxes:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.procs.append(proc)
         # unshare execs the command: the pid is the namespace holder once the exec happened.
-        for _ in range(200):
+        # Compare the links' targets ("net:[inode]"): until unshare(2) ran, the pid is
+        # still in the host's namespace, and wiring it would touch the host's links.
+        host = os.readlink("/proc/self/ns/net")
+        for _ in range(1000):
             try:
-                if Path(f"/proc/{proc.pid}/ns/net").resolve() != Path("/proc/self/ns/net").resolve():
-                    break
+                if os.readlink(f"/proc/{proc.pid}/ns/net") != host:
+                    return proc.pid
             except OSError:
                 pass
-            import time
-
             time.sleep(0.005)
-        return proc.pid
+        msg = f"unshare -n did not leave the host's network namespace: {argv}"
+        raise RuntimeError(msg)
 
     def close(self) -> None:
         for proc in self.procs:
