@@ -14,7 +14,7 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -23,9 +23,12 @@ from supervisor.cli.format import container_row, tabwrite
 from supervisor.cli.state import CliState, CommandFailed, get_state
 from supervisor.compose import labels as L
 from supervisor.compose.errors import ComposeError
-from supervisor.compose.model import Project
-from supervisor.compose.plan import DownOptions, UpOptions, start_order
-from supervisor.compose.project import check_project_name, load_project
+
+if TYPE_CHECKING:
+    from supervisor.compose.model import Project
+
+# The compose loader, model and planner (yaml among them) are imported where a
+# compose command runs: every other ``berth`` command starts ~60 ms sooner.
 
 _META_KEY = "berth.compose.options"
 
@@ -39,6 +42,8 @@ class ComposeOptions:
 
     def load(self, state: CliState) -> Project:
         try:
+            from supervisor.compose.project import load_project
+
             project = load_project(self.files, project_name=self.project_name, environ=state.environ, cwd=Path.cwd())
         except ComposeError as exc:
             raise CommandFailed(str(exc), 1) from exc
@@ -55,6 +60,8 @@ class ComposeOptions:
             if not name:
                 raise
             try:
+                from supervisor.compose.project import check_project_name
+
                 return None, check_project_name(name, "-p")
             except ComposeError as exc:
                 raise CommandFailed(str(exc), 1) from exc
@@ -113,6 +120,8 @@ def do_up(ctx: click.Context, detach: bool, remove_orphans: bool, force_recreate
     state, opts = get_state(ctx), _options(ctx)
     project = opts.load(state)
     _check_services(project, services)
+    from supervisor.compose.plan import UpOptions
+
     options = UpOptions(services, force_recreate, no_recreate, remove_orphans, no_start)
 
     async def job(backend: Any) -> Any:
@@ -147,6 +156,8 @@ def _attach(ctx: click.Context, state: CliState, project: Project, services: tup
 def do_down(ctx: click.Context, volumes: bool, remove_orphans: bool) -> None:
     state, opts = get_state(ctx), _options(ctx)
     project, name = opts.name_only(state)
+    from supervisor.compose.plan import DownOptions
+
     options = DownOptions(remove_orphans=remove_orphans, volumes=volumes)
 
     async def job(backend: Any) -> Any:
@@ -161,6 +172,8 @@ def do_stop(ctx: click.Context, services: tuple[str, ...], timeout: int | None =
     state, opts = get_state(ctx), _options(ctx)
     project = opts.load(state)
     _check_services(project, services)
+    from supervisor.compose.plan import start_order
+
     rank = {n: i for i, n in enumerate(start_order(project))}
     items = _containers(state, project.name, services, all_=False)
     items.sort(key=lambda c: -rank.get((c.get("Labels") or {}).get(L.SERVICE, ""), -1))
@@ -272,6 +285,8 @@ def start_cmd(ctx: click.Context, services: tuple[str, ...]) -> None:
     state = get_state(ctx)
     project = _options(ctx).load(state)
     _check_services(project, services)
+    from supervisor.compose.plan import start_order
+
     rank = {n: i for i, n in enumerate(start_order(project))}
     items = _containers(state, project.name, services)
     items.sort(key=lambda c: rank.get((c.get("Labels") or {}).get(L.SERVICE, ""), len(rank)))
@@ -305,6 +320,8 @@ def restart_cmd(ctx: click.Context, timeout: int | None, services: tuple[str, ..
     state = get_state(ctx)
     project = _options(ctx).load(state)
     _check_services(project, services)
+    from supervisor.compose.plan import start_order
+
     rank = {n: i for i, n in enumerate(start_order(project))}
     items = _containers(state, project.name, services)
     items.sort(key=lambda c: rank.get((c.get("Labels") or {}).get(L.SERVICE, ""), len(rank)))
