@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 
 def start_daemon(root: Path, *extra: str) -> tuple[subprocess.Popen[bytes], Path]:
@@ -43,3 +44,22 @@ def stop_daemon(proc: subprocess.Popen[bytes] | None, root: Path) -> None:
                 sub.rmdir()
         parent.rmdir()
     shutil.rmtree(root, ignore_errors=True)
+
+
+def api_create_start(client: Any, host_config: dict[str, object] | None = None) -> float:
+    """Seconds from ``POST /containers/create`` to the start's answer (busybox ``true``); then clean up.
+
+    ``client`` is an ``httpx.Client`` on the daemon's socket.
+    """
+    body: dict[str, object] = {"Image": "busybox", "Cmd": ["true"]}
+    if host_config is not None:
+        body["HostConfig"] = host_config
+    t0 = time.perf_counter()
+    r = client.post("/v1.50/containers/create", json=body)
+    r.raise_for_status()
+    cid = r.json()["Id"]
+    client.post(f"/v1.50/containers/{cid}/start").raise_for_status()
+    elapsed = time.perf_counter() - t0
+    client.post(f"/v1.50/containers/{cid}/wait", timeout=30)
+    client.delete(f"/v1.50/containers/{cid}", params={"force": "1"})
+    return elapsed

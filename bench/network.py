@@ -34,23 +34,11 @@ import httpx
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from harness import start_daemon, stop_daemon  # noqa: E402
+from harness import api_create_start, start_daemon, stop_daemon  # noqa: E402
 
 from supervisor.images.tarball import build_busybox_tarball  # noqa: E402
 
 TARGET_MS = 25.0
-
-
-def one_start(client: httpx.Client, host_config: dict[str, object]) -> float:
-    t0 = time.perf_counter()
-    r = client.post("/v1.50/containers/create", json={"Image": "busybox", "Cmd": ["true"], "HostConfig": host_config})
-    r.raise_for_status()
-    cid = r.json()["Id"]
-    client.post(f"/v1.50/containers/{cid}/start").raise_for_status()
-    elapsed = time.perf_counter() - t0
-    client.post(f"/v1.50/containers/{cid}/wait", timeout=30)
-    client.delete(f"/v1.50/containers/{cid}", params={"force": "1"})
-    return elapsed
 
 
 def bench_api(n: int) -> None:
@@ -75,10 +63,10 @@ def bench_api(n: int) -> None:
             }
             times: dict[str, list[float]] = {k: [] for k in cases}
             for hc in cases.values():  # warm-up
-                one_start(client, hc)
+                api_create_start(client, hc)
             for _ in range(n):
                 for name, hc in cases.items():
-                    times[name].append(one_start(client, hc))
+                    times[name].append(api_create_start(client, hc))
             client.delete(f"/v1.50/networks/{net}")
         base = statistics.median(times["none"]) * 1000
         print(f"runs per case: {n} (interleaved), create+start through the API, median")

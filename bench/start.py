@@ -27,7 +27,7 @@ import httpx
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from harness import start_daemon, stop_daemon  # noqa: E402
+from harness import api_create_start, start_daemon, stop_daemon  # noqa: E402
 
 from supervisor.images.tarball import build_busybox_tarball  # noqa: E402
 
@@ -62,18 +62,6 @@ def runc_run(runc: list[str], bundle: Path, cid: str) -> float:
     subprocess.run([*runc, "run", "--bundle", str(bundle), cid], check=True,
                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
     return time.perf_counter() - t0
-
-
-def api_create_start(client: httpx.Client) -> float:
-    t0 = time.perf_counter()
-    r = client.post("/v1.50/containers/create", json={"Image": "busybox", "Cmd": ["true"]})
-    r.raise_for_status()
-    cid = r.json()["Id"]
-    client.post(f"/v1.50/containers/{cid}/start").raise_for_status()
-    elapsed = time.perf_counter() - t0
-    client.post(f"/v1.50/containers/{cid}/wait", timeout=30)
-    client.delete(f"/v1.50/containers/{cid}", params={"force": "1"})
-    return elapsed
 
 
 def docker_run(env: dict[str, str]) -> float:

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from supervisor.stats import cgroup_v1, fields
 from supervisor.stats import math as smath
 from supervisor.stats.model import MAX_UINT64, CgroupUsage, Figures, NetCounters
-from supervisor.stats.netdev import SKIP
+from supervisor.stats.netdev import SKIP, parse_net_dev
 
 _V1_INACTIVE = re.compile(r"^total_inactive_file ([^\n]*)$", re.MULTILINE)
 _V2_INACTIVE = re.compile(r"^inactive_file ([^\n]*)$", re.MULTILINE)
@@ -77,23 +77,10 @@ def net_totals(text: str | None) -> tuple[int, int]:
                 rx += fields.uint("net/dev", rx_s)
                 tx += fields.uint("net/dev", tx_s)
         return rx, tx
-    for line in text.splitlines():
-        if "|" in line or not line.strip():
-            continue
-        name, sep, rest = line.partition(":")
-        name = name.strip()
-        parts = rest.split()
-        if not sep or not name or len(parts) < 16:
-            msg = "net/dev"
-            raise fields.bad(msg, line)
-        if not all(p.isascii() and p.isdigit() for p in parts[:16]):
-            msg = "net/dev"
-            raise fields.bad(msg, line)
-        if name in SKIP:
-            continue
-        rx += fields.uint("net/dev", parts[0])
-        tx += fields.uint("net/dev", parts[8])
-    return rx, tx
+    # Anything else (extra columns, odd spacing, a malformed line): the full parser
+    # decides, with its precise error.
+    networks = parse_net_dev(text)
+    return smath.network_totals(networks)
 
 
 def _v1_service_bytes(texts: Mapping[str, str | None]) -> str | None:
