@@ -135,8 +135,10 @@ class RunsMixin:
                     wiring = True
                     nursery.start_soon(wire)
                 try:
-                    await self.mounter.mount(plan, upper=self.paths.upper(cid), work=self.paths.work(cid), target=rootfs)
+                    # Set first: unmounting what is not mounted is a no-op, and the
+                    # mount must never outlive a start that failed or was cancelled.
                     mounted = True
+                    await self.mounter.mount(plan, upper=self.paths.upper(cid), work=self.paths.work(cid), target=rootfs)
                     user_mounts, propagation = None, None
                     if self.volumes is not None:
                         resolved = await self.volumes.resolve_mounts(
@@ -168,15 +170,23 @@ class RunsMixin:
             process = await self.runtime.run(
                 cid, self.paths.bundle(cid), Stdio(stdin=in_r, stdout=out_w, stderr=err_w)
             )
-            # The child holds its copies now; ours must go or the pipes never reach EOF.
-            for fd in (in_r, out_w, err_w):
-                os.close(fd)
-                fds.remove(fd)
-            if self.network is not None:
-                self.network.running(cid, process.pid)
-            if in_w >= 0:
-                c.stdin = trio.lowlevel.FdStream(in_w)
-                fds.remove(in_w)
+            try:
+                # The child holds its copies now; ours must go or the pipes never reach EOF.
+                for fd in (in_r, out_w, err_w):
+                    os.close(fd)
+                    fds.remove(fd)
+                if self.network is not None:
+                    self.network.running(cid, process.pid)
+                if in_w >= 0:
+                    c.stdin = trio.lowlevel.FdStream(in_w)
+                    fds.remove(in_w)
+            except BaseException:
+                # Running but not yet supervised: it must not outlive this failure.
+                with trio.CancelScope(shield=True), trio.move_on_after(KILL_WAIT):
+                    process.send_signal(signal_mod.SIGKILL)
+                    await process.wait()
+                    await self.runtime.delete(cid, force=True)
+                raise
             fds.remove(out_r)
             fds.remove(err_r)
             return process, out_r, err_r

@@ -72,6 +72,11 @@ def test_port_taken_fails_start(wired) -> None:  # type: ignore[no-untyped-def]
         r = d.docker("run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:80", "busybox", "sleep", "30", check=False)
         assert r.returncode != 0
         assert "port is already allocated" in r.stderr
+        # The failed start (the wiring fails while the rootfs is being mounted) leaves nothing.
+        assert d.inspect(name)["State"]["Status"] == "created"
+        mounts = Path("/proc/mounts").read_text()
+        assert str(d.root) not in mounts
+        assert not list((d.exec_root / "netns").glob("*"))
     finally:
         holder.close()
         d.docker("rm", "-f", name, check=False)
