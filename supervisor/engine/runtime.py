@@ -83,7 +83,7 @@ class Runtime(Protocol):
     ) -> ExecResult: ...
 
 
-CREATE_TIMEOUT = 60.0
+RUN_TIMEOUT = 60.0  # seconds for `runc run --detach` to return
 
 
 class StartFailed(RuntimeFailed):
@@ -182,12 +182,12 @@ class RuncRuntime:
             # Shielded (and bounded): cancelling runc half-way would kill it but could
             # leave its already-forked `runc init` behind, outside any cgroup cleanup.
             # A cancellation is seen at the caller's next checkpoint, which then kills the init.
-            with trio.CancelScope(shield=True), trio.fail_after(CREATE_TIMEOUT):
+            with trio.CancelScope(shield=True), trio.fail_after(RUN_TIMEOUT):
                 await self._run(container_id, *args, stdio=stdio)
         except trio.TooSlowError as exc:
             with trio.CancelScope(shield=True):
                 await self.delete(container_id, force=True)
-            msg = f"runtime start did not finish within {CREATE_TIMEOUT:.0f} s"
+            msg = f"runtime start did not finish within {RUN_TIMEOUT:.0f} s"
             raise StartFailed(msg, 128) from exc
         except RuntimeFailed as exc:
             # runc leaves a half-made container behind on some failures.
