@@ -237,6 +237,7 @@ async def serve(options: DaemonOptions) -> None:
             lambda: ImageStore.open(paths.images, exec_root=options.exec_root)
         )
         runtime = RuncRuntime(options.runtime, paths.runtime_root, paths.runtime_logs)
+        await runtime.refresh_binary()
         swap_probe = swap_limit_probe(layout)
         context = BundleContext(
             cgroup_layout=layout,
@@ -306,6 +307,7 @@ async def serve(options: DaemonOptions) -> None:
                 await backend.aclose()
             bus.publish(EventType.DAEMON, "shutdown", "berth", {"name": platform.node()})
             root.cancel_scope.cancel()
+        runtime.close()
     finally:
         os.close(lock_fd)
     log.info("daemon stopped")

@@ -76,6 +76,9 @@ class Container:
         self.backoff_scope: trio.CancelScope | None = None
         # The exec user of the current run, "uid:gid" (health probes run as it).
         self.exec_user = ""
+        # Whether the rootfs may be mounted: unknown (True) for a container found on
+        # disk at daemon start, so its removal still unmounts; create sets False.
+        self.rootfs_mounted = True
         # The log store: None for the `none` driver.
         self.log: ContainerLog | None = None
 

@@ -145,7 +145,7 @@ class Engine(RunsMixin):
         self._nursery: trio.Nursery | None = None
         self.draining = False
         # Called with the container id after each exit, before the cgroup goes (stats' OOM check).
-        self.exit_hook: Callable[[str], Awaitable[None]] | None = None
+        self.exit_hook: Callable[[str], None] | None = None
         # Called with the container id when it is removed.
         self.remove_hook: Callable[[str], None] | None = None
         # Volumes and mounts (None: no volumes, binds or --mount; the shell tests).
@@ -298,9 +298,12 @@ class Engine(RunsMixin):
         if self.volumes is not None:
             # Docker registers mounts at create: bad specs fail here, volumes appear now.
             await self.volumes.register(cid, spec, volumes_from=self._volumes_from)
-        await trio.to_thread.run_sync(self.store.create_dir, cid)
         c = Container(record)
-        await self._open_log(c)
+        c.rootfs_mounted = False
+        c.log = open_container_log(self.paths.container_dir(cid), record, self.config.daemon_log_opts)
+        # The directory and the log file in one worker-thread call (one hop on the create path).
+        await trio.to_thread.run_sync(self._make_container_dir, c)
+        await self._start_log(c)
         if self.network is not None:
             await self.network.register(cid, spec, endpoints)
         self._containers[cid] = c
@@ -309,11 +312,23 @@ class Engine(RunsMixin):
         self._publish(c, "create")
         return c
 
+    def _make_container_dir(self, c: Container) -> None:
+        self.store.create_dir(c.id)
+        if c.log is not None:
+            try:
+                c.log.files.open()
+            except OSError as exc:
+                # The writer tries again and reports it; the container is still made.
+                log.error("cannot open container log", container_id=c.id, error=str(exc))
+
     async def _open_log(self, c: Container) -> None:
         """The container's log store: its writer task lives in the engine nursery."""
         c.log = open_container_log(
             self.paths.container_dir(c.id), c.record, self.config.daemon_log_opts
         )
+        await self._start_log(c)
+
+    async def _start_log(self, c: Container) -> None:
         if c.log is not None and self._nursery is not None:
             await self._nursery.start(c.log.run_writer)
             c.output.add_sink(c.log.sink)
@@ -583,7 +598,9 @@ class Engine(RunsMixin):
             if c.log is not None:
                 with trio.CancelScope(shield=True):
                     await c.log.close()
-            await self.mounter.unmount(self.paths.rootfs(c.id))
+            if c.rootfs_mounted:  # a run's end unmounted it already
+                await self.mounter.unmount(self.paths.rootfs(c.id))
+                c.rootfs_mounted = False
             if self.network is not None:
                 with trio.CancelScope(shield=True):
                     await self.network.forget(c.id)
@@ -696,6 +713,7 @@ class Engine(RunsMixin):
                     process.close()
         await self.runtime.delete(c.id, force=True)
         await self.mounter.unmount(self.paths.rootfs(c.id))
+        c.rootfs_mounted = False
         self._apply(c, st.Fact.DIED_UNSEEN, now=_now(), exit_code=exit_code)
 
     # --- introspection ----------------------------------------------------------------

@@ -137,7 +137,7 @@ class RunsMixin:
                 try:
                     # Set first: unmounting what is not mounted is a no-op, and the
                     # mount must never outlive a start that failed or was cancelled.
-                    mounted = True
+                    mounted = c.rootfs_mounted = True
                     await self.mounter.mount(plan, upper=self.paths.upper(cid), work=self.paths.work(cid), target=rootfs)
                     user_mounts, propagation = None, None
                     if self.volumes is not None:
@@ -201,6 +201,7 @@ class RunsMixin:
                     self.volumes.unmounted(cid)
                 if mounted:
                     await self.mounter.unmount(rootfs)
+                    c.rootfs_mounted = False
             raise
 
     async def _supervise(self, c: Container, *, task_status: trio.TaskStatus[None]) -> None:
@@ -342,7 +343,7 @@ class RunsMixin:
         """
         if self.exit_hook is not None:
             # A last look at the cgroup before runc removes it (an OOM right before exit).
-            await self.exit_hook(c.id)
+            self.exit_hook(c.id)
         if self.volumes is not None:
             self.volumes.unmounted(c.id)
         if c.stdin is not None:
@@ -353,6 +354,7 @@ class RunsMixin:
             await self.network.detach(c.id)
         await self.runtime.delete(c.id, force=True)
         await self.mounter.unmount(self.paths.rootfs(c.id))
+        c.rootfs_mounted = False
 
     async def _release_network(self, c: Container) -> None:
         """The last run ended: the container's network goes (a restart keeps it)."""

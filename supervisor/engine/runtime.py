@@ -26,6 +26,7 @@ import trio
 from supervisor._logging import get_logger
 from supervisor.engine.execs import ExecConfig, runc_exec_argv
 from supervisor.engine.process import WatchedProcess, process_start_time
+from supervisor.engine.sealed import SealedBinary, seal_copy
 from supervisor.errors import InvalidArgument, NotFound, RuntimeFailed
 
 log = get_logger(__name__)
@@ -109,6 +110,9 @@ def start_failure_code(message: str) -> int:
 class RuncRuntime:
     """runc or crun, driven through its command line with its state under ``root``."""
 
+    # Seconds between looks at the binary on disk (a package upgrade replaces it).
+    BINARY_CHECK_INTERVAL = 1.0
+
     def __init__(self, binary: str, root: Path, log_dir: Path) -> None:
         path = shutil.which(binary)
         if path is None:
@@ -118,10 +122,53 @@ class RuncRuntime:
         self.name = os.path.basename(binary)
         self.root = root
         self.log_dir = log_dir
+        # runc runs from a sealed copy of itself (see ``sealed``); crun has no use for one.
+        self._sealed: SealedBinary | None = None
+        self._seal = self.name == "runc"
+        self._sealed_checked = -1.0
+        # Copies replaced after an upgrade: a spawn may still be passing one to its child.
+        self._retired: list[SealedBinary] = []
+
+    async def refresh_binary(self) -> None:
+        """Make the sealed copy, or make it again when the binary on disk changed (checked once a second)."""
+        if not self._seal:
+            return
+        now = trio.current_time()
+        if self._sealed is not None and now - self._sealed_checked < self.BINARY_CHECK_INTERVAL:
+            return
+        self._sealed_checked = now
+        current = self._sealed
+        if current is not None and not current.changed():
+            return
+        try:
+            fresh = await trio.to_thread.run_sync(seal_copy, self.binary)
+        except OSError as exc:
+            # Not fatal: runc then protects itself the slower way.
+            log.warning("cannot make a sealed copy of the runtime", binary=self.binary, error=str(exc))
+            self._seal = False
+            return
+        self._sealed = fresh
+        if current is not None:
+            self._retired.append(current)
+
+    def _exe(self) -> str:
+        return self._sealed.exe if self._sealed is not None else self.binary
+
+    def _pass_fds(self) -> tuple[int, ...]:
+        """The fds a runtime child must inherit: the sealed copy it is executed from."""
+        return (self._sealed.fd,) if self._sealed is not None else ()
+
+    def close(self) -> None:
+        """Release the sealed copies (daemon exit)."""
+        for sealed in [*self._retired, *([self._sealed] if self._sealed else [])]:
+            with contextlib.suppress(OSError):
+                sealed.close()
+        self._sealed = None
+        self._retired = []
 
     def _argv(self, container_id: str, *args: str) -> list[str]:
         return [
-            self.binary,
+            self._exe(),
             "--root",
             str(self.root),
             "--log",
@@ -152,12 +199,13 @@ class RuncRuntime:
         if stdio is None:
             result = await trio.run_process(
                 argv, stdin=subprocess.DEVNULL, capture_stdout=True, capture_stderr=True,
-                check=False,
+                check=False, pass_fds=self._pass_fds(),
             )
             output = result.stderr.decode(errors="replace") + result.stdout.decode(errors="replace")
         else:
             result = await trio.run_process(
-                argv, stdin=stdio.stdin, stdout=stdio.stdout, stderr=stdio.stderr, check=False
+                argv, stdin=stdio.stdin, stdout=stdio.stdout, stderr=stdio.stderr, check=False,
+                pass_fds=self._pass_fds(),
             )
             output = ""
         if result.returncode != 0:
@@ -177,6 +225,7 @@ class RuncRuntime:
         already have exited then, and waits as a zombie for ``wait``.
         """
         pid_file = bundle / "init.pid"
+        await self.refresh_binary()
         args = ["run", "--detach", "--bundle", str(bundle), "--pid-file", str(pid_file), container_id]
         try:
             # Shielded (and bounded): cancelling runc half-way would kill it but could
@@ -219,6 +268,10 @@ class RuncRuntime:
         directory; spawning the Go binary for that costs ~12 ms on the restart
         path. Returns False (the caller then runs ``runc delete --force``) if
         anything is unexpected: a live init, a busy cgroup, an unreadable state.
+
+        Called inline in the trio thread: everything it touches lives in kernel
+        memory (cgroupfs, procfs, runc's state under the exec root, a tmpfs),
+        so it takes tens of microseconds, less than a worker-thread hop.
         """
         if self.name != "runc":
             return False
@@ -240,7 +293,7 @@ class RuncRuntime:
         return True
 
     async def delete(self, container_id: str, *, force: bool = False) -> None:
-        if await trio.to_thread.run_sync(self._delete_stopped_fast, container_id):
+        if self._delete_stopped_fast(container_id):
             with contextlib.suppress(FileNotFoundError):
                 (self.log_dir / f"{container_id}.log").unlink()
             return
@@ -266,12 +319,14 @@ class RuncRuntime:
     ) -> tuple[trio.Process, Path]:
         """Start an API exec (``runc exec``) with piped stdio; returns the process and its pid file."""
         pid_file = self.log_dir / f"{container_id}.exec.{secrets.token_hex(4)}.pid"
+        await self.refresh_binary()
         argv = runc_exec_argv(self._argv(container_id), container_id, config, str(pid_file))
         process = await trio.lowlevel.open_process(
             argv,
             stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            pass_fds=self._pass_fds(),
         )
         return process, pid_file
 
@@ -285,6 +340,7 @@ class RuncRuntime:
         result has no exit code.
         """
         pid_file = self.log_dir / f"{container_id}.exec.{secrets.token_hex(4)}.pid"
+        await self.refresh_binary()
         argv_full = [
             *self._argv(container_id, "exec", "--pid-file", str(pid_file), container_id),
             *argv,
@@ -292,7 +348,8 @@ class RuncRuntime:
         kept = bytearray()
         truncated = False
         process = await trio.lowlevel.open_process(
-            argv_full, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+            argv_full, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            pass_fds=self._pass_fds(),
         )
         try:
             with trio.move_on_after(timeout) as scope:

@@ -181,7 +181,8 @@ class ContainerLog:
         self._writer_started = True
         try:
             try:
-                await trio.to_thread.run_sync(self.files.open)
+                if not self.files.is_open:  # the engine opens it with the container's directory
+                    await trio.to_thread.run_sync(self.files.open)
             except OSError as exc:
                 log.error("cannot open container log", container_id=self.container_id, error=str(exc))
             task_status.started()
@@ -250,7 +251,9 @@ class ContainerLog:
                 except OSError as exc:
                     self._queue.count_dropped(taken.lines)
                     log.warning("cannot write container log", container_id=self.container_id, error=str(exc))
-        await trio.to_thread.run_sync(self.files.close)
+        # Inline: closing an fd never waits on the disk (the writer is done, so
+        # nothing holds the files' lock), and a thread hop would cost more.
+        self.files.close()
         self.closed = True
         self._notify()
 

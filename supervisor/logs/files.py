@@ -109,6 +109,10 @@ class LogFiles:
 
     # ---------------------------------------------------------------- writing
 
+    @property
+    def is_open(self) -> bool:
+        return self._fd is not None
+
     def open(self) -> None:
         """Open (or create) the current file for appending."""
         with self._lock:

@@ -184,6 +184,9 @@ class NetworkManager:
         self._task_done: dict[trio.CancelScope, trio.Event] = {}  # scoped tasks still running
         # Per-container network namespaces kept across the container's restarts.
         self._netns: dict[str, str] = {}
+        # Containers whose namespace ``plan`` named but the first veth's thread call has
+        # yet to make (one worker-thread hop on the start path instead of two).
+        self._netns_unmade: set[str] = set()
         self._netns_dir = Path(config.exec_root) / "netns"
         self._nursery: trio.Nursery | None = None
         self._save_lock = trio.Lock()
@@ -240,9 +243,16 @@ class NetworkManager:
         await trio.to_thread.run_sync(self._nat.apply, nets)
 
     def _make_netns(self, path: str) -> None:
-        """The directory and the namespace in one worker-thread call (one hop on the start path)."""
+        """The directory and the namespace (worker thread)."""
         self._netns_dir.mkdir(0o700, parents=True, exist_ok=True)
         netlink.create_netns(path)
+
+    def _wire_sync(self, container_id: str, plan: netlink.VethPlan) -> None:
+        """Make the container's namespace if ``plan`` only named it, then its veth: one worker-thread call."""
+        if container_id in self._netns_unmade and plan.netns_path == self._netns.get(container_id):
+            self._make_netns(plan.netns_path)
+            self._netns_unmade.discard(container_id)
+        netlink.create_veth(plan)
 
     def _drop_stale_netns(self) -> None:
         """Namespaces a previous daemon kept for its containers (none survives a restart)."""
@@ -343,9 +353,11 @@ class NetworkManager:
                     log.warning("link not removed", link=name, error=exc.message)
 
         await trio.to_thread.run_sync(remove_all)
-        for path in list(self._netns.values()):
-            await trio.to_thread.run_sync(netlink.delete_netns, path)
+        for cid, path in list(self._netns.items()):
+            if cid not in self._netns_unmade:
+                await trio.to_thread.run_sync(netlink.delete_netns, path)
         self._netns.clear()
+        self._netns_unmade.clear()
         if self._nat is not None:
             await trio.to_thread.run_sync(self._nat.remove)
         self._live.clear()
@@ -564,13 +576,10 @@ class NetworkManager:
         if path is None:
             # A namespace of its own that outlives each run: a policy restart joins it
             # again and finds its veth, address and published ports still in place.
+            # Only named here: ``attach`` makes it with the first veth, in one thread call.
             path = str(self._netns_dir / container_id)
-            try:
-                await trio.to_thread.run_sync(self._make_netns, path)
-            except BerthError:
-                self.state.ipam.release_owner(container_id)
-                raise
             self._netns[container_id] = path
+            self._netns_unmade.add(container_id)
         return NetworkPlan(NetnsMode.PATH, path, tuple(hosts), nameservers)
 
     async def attach(self, container_id: str, name: str, spec: ContainerSpec, pid: int = 0) -> Attachment:
@@ -641,7 +650,7 @@ class NetworkManager:
             ifname=ifname, address=ip, prefix_len=n.prefix_len, mac=endpoint.mac, mtu=n.mtu,
             gateway=n.gateway if primary and not n.internal else "",
         )
-        await trio.to_thread.run_sync(netlink.create_veth, plan)
+        await trio.to_thread.run_sync(self._wire_sync, container_id, plan)
         live.endpoints[n.id] = endpoint
         return endpoint
 
@@ -710,8 +719,11 @@ class NetworkManager:
                 await trio.to_thread.run_sync(remove)
         self.state.ipam.release_owner(container_id)
         path = self._netns.pop(container_id, None)
-        if path is not None:
-            await trio.to_thread.run_sync(netlink.delete_netns, path)
+        if path is not None and container_id not in self._netns_unmade:
+            # Inline: a lazy unmount of an nsfs bind and an unlink under the exec root
+            # take microseconds (the kernel frees the namespace in its own worker).
+            netlink.delete_netns(path)
+        self._netns_unmade.discard(container_id)
 
     # --- what the container sees and shows ------------------------------------------------
 

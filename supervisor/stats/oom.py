@@ -187,16 +187,13 @@ class OomWatcher:
         if self.tracker.counter((target.id, target.pid), oom_kills):
             self._fire(target)
 
-    async def check(self, target: Target) -> None:
+    def check(self, target: Target) -> None:
         """Read ``target``'s counter now: the engine's last look before it deletes the cgroup.
 
         Catches kills in runs too short for any tick or watch to have seen them.
         """
         try:
-            if getattr(self.reader.files, "blocking", True):
-                count = await trio.to_thread.run_sync(self.reader.read_oom_kills, target)
-            else:
-                count = self.reader.read_oom_kills(target)
+            count = self.reader.read_oom_kills(target)
         except InvalidArgument:
             return
         if count is not None:

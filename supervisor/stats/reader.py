@@ -45,6 +45,9 @@ class FileSource(Protocol):
     def read(self, path: str) -> str | None:
         """The file's text, or None if it does not exist (or vanished)."""
 
+    def read_once(self, path: str) -> str | None:
+        """As ``read``, without the sampler's per-file state: safe from the trio thread at any time."""
+
     def now_ns(self) -> int:
         """Wall-clock unix nanoseconds (Docker's ``read``)."""
 
@@ -111,6 +114,26 @@ class HostFiles:
             else:
                 os.close(fd)
         return data.decode("utf-8", "replace")
+
+    def read_once(self, path: str) -> str | None:
+        """Open, read, close: no kept fd, so no race with a tick in a worker thread.
+
+        Only for procfs and cgroupfs files, which live in kernel memory: reading
+        one costs microseconds, never a disk wait, so callers may do it inline.
+        """
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except (FileNotFoundError, NotADirectoryError, ProcessLookupError, PermissionError):
+            return None
+        try:
+            chunks = []
+            while chunk := os.read(fd, _READ_SIZE):
+                chunks.append(chunk)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        return b"".join(chunks).decode("utf-8", "replace")
 
     def release(self, paths: Iterable[str]) -> None:
         """Close the kept fds of these paths (a run ended)."""
@@ -248,11 +271,15 @@ class TickReader:
         return TickResult(system, samples, errors)
 
     def read_oom_kills(self, t: Target) -> int | None:
-        """The current ``oom_kill`` counter of ``t``'s cgroup (None: no memory controller/gone)."""
+        """The current ``oom_kill`` counter of ``t``'s cgroup (None: no memory controller/gone).
+
+        One cgroupfs file read with ``read_once``: callers run it inline in the
+        trio thread (a worker-thread hop would cost more than the read).
+        """
         dirs = container_cgroup_dirs(self.layout, t.cgroups_path)
         if self.layout.version.is_v2:
-            text = self.files.read(f"{dirs[UNIFIED]}/memory.events")
+            text = self.files.read_once(f"{dirs[UNIFIED]}/memory.events")
             return None if text is None else cgroup_v2.oom_kills(text)
         memory = dirs.get("memory")
-        text = None if memory is None else self.files.read(f"{memory}/memory.oom_control")
+        text = None if memory is None else self.files.read_once(f"{memory}/memory.oom_control")
         return None if text is None else cgroup_v1.oom_kills(text)

@@ -247,7 +247,7 @@ class StatsSampler:
                 entry = self._latest.get(container_id)
         return self._latest.get(container_id)
 
-    async def check_oom(self, container_id: str) -> None:
+    def check_oom(self, container_id: str) -> None:
         """Look at a container's OOM counter now; call it when its init exited, before the cgroup goes.
 
         The container must still be among ``list_targets()`` (recorded running)
@@ -260,7 +260,7 @@ class StatsSampler:
         if target is None:
             target = next((t for t in self.list_targets() if t.id == container_id), None)
         if target is not None:
-            await self._oom.check(target)
+            self._oom.check(target)
 
     def forget(self, container_id: str) -> None:
         """Drop a removed container's history."""

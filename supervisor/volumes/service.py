@@ -253,7 +253,8 @@ class VolumeService:
             inherited.append((other, mode))
         points = P.plan_mount_points(request, inherited=inherited, new_name=_new_name)
         allow = self._allow_daemon_paths or allows_daemon_paths(spec.labels)
-        created = await trio.to_thread.run_sync(self._register_sync, cid, points, allow)
+        # No mount points (the common case): nothing to check or record, no thread hop.
+        created = await trio.to_thread.run_sync(self._register_sync, cid, points, allow) if points else []
         for name in created:
             self._publish("create", name)
         self._points[cid] = points
@@ -310,9 +311,10 @@ class VolumeService:
         async with self._lock:
             points = await self._register(container_id, spec, volumes_from, 0)
             allow = self._allow_daemon_paths or allows_daemon_paths(spec.labels)
-            await trio.to_thread.run_sync(
-                self._prepare_sync, points, image_rootfs, tuple(image_mounts), allow
-            )
+            if points:
+                await trio.to_thread.run_sync(
+                    self._prepare_sync, points, image_rootfs, tuple(image_mounts), allow
+                )
         mounts = P.oci_mounts(points, spec.tmpfs, self.volume_path)
         used = P.volume_names(points)
         mounted = [p for p in points if p.type is MountType.VOLUME]

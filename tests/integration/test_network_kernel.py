@@ -124,9 +124,10 @@ async def test_default_bridge_attach_and_proxy(env) -> None:
     cid = "a" * 64
     await manager.register(cid, s)
     plan = await manager.plan(cid, "web", s)
-    # A namespace of its own, kept across the container's restarts until detach.
+    # A namespace of its own, kept across the container's restarts until detach: named by
+    # plan, made by attach with the first veth (here attach wires the sandbox's own instead).
     assert plan.mode is NetnsMode.PATH and plan.hosts[0].names == ("aaaaaaaaaaaa",)
-    assert plan.netns_path is not None and os.path.exists(plan.netns_path)
+    assert plan.netns_path is not None and not os.path.exists(plan.netns_path)
     att = await manager.attach(cid, "web", s, pid)
     assert att.primary is not None and att.primary.ip == plan.hosts[0].ip
     routes = (await _in_ns(pid, "ip", "route")).stdout
@@ -146,6 +147,36 @@ async def test_default_bridge_attach_and_proxy(env) -> None:
     again = await trio.open_tcp_listeners(port, host="127.0.0.1")
     for listener in again:
         await listener.aclose()
+
+
+async def test_kept_namespace_is_made_with_the_first_veth(env) -> None:
+    """Before the runtime runs (pid 0), attach makes the namespace plan named and wires it."""
+    manager, _, bridge = env
+    s = spec()
+    cid = "c" * 64
+    await manager.register(cid, s)
+    plan = await manager.plan(cid, "early", s)
+    assert plan.netns_path is not None and not os.path.exists(plan.netns_path)
+    try:
+        att = await manager.attach(cid, "early", s)
+        assert att.primary is not None
+        assert os.path.exists(plan.netns_path)
+
+        def show() -> str:
+            return subprocess.run(
+                ["nsenter", f"--net={plan.netns_path}", "ip", "-o", "-4", "addr", "show"],
+                capture_output=True, text=True, timeout=10, check=True,
+            ).stdout
+
+        addrs = await trio.to_thread.run_sync(show)
+        assert f"eth0    inet {att.primary.ip}/" in addrs.replace("\\", " ")
+        assert "lo    inet 127.0.0.1/8" in addrs.replace("\\", " ")
+        # A second run of the same container (a policy restart) finds it wired already.
+        again = await manager.attach(cid, "early", s)
+        assert again.primary == att.primary
+    finally:
+        await manager.detach(cid)
+    assert not os.path.exists(plan.netns_path)
 
 
 async def test_user_network_dns_and_isolation(env) -> None:

@@ -70,6 +70,9 @@ class FakeHost:
         self.reads += 1
         return self.files.get(path)
 
+    def read_once(self, path: str) -> str | None:
+        return self.read(path)
+
     def now_ns(self) -> int:
         return EPOCH_NS + int(trio.current_time() * 1e9)
 

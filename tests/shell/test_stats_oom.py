@@ -35,7 +35,7 @@ async def test_v2_inotify_reports_each_kill_once(tmp_path: Path, nursery: trio.N
         await got.wait()
     assert killed == ["c1"]
     events.write_text("oom 1\noom_kill 1\nlow 0\n")  # a modification without a new kill
-    await watcher.check(t)
+    watcher.check(t)
     assert killed == ["c1"]
     watcher.sync([])  # the run ended: watch removed, tracker forgets it
     watcher.sync([Target("c1", "c1", "busybox", "/berth/c1", 11)])
