@@ -151,7 +151,7 @@ async def test_default_bridge_attach_and_proxy(env) -> None:
 
 async def test_kept_namespace_is_made_with_the_first_veth(env) -> None:
     """Before the runtime runs (pid 0), attach makes the namespace plan named and wires it."""
-    manager, _, bridge = env
+    manager, _, _ = env
     s = spec()
     cid = "c" * 64
     await manager.register(cid, s)
