@@ -25,6 +25,7 @@ from typing import Any
 import trio
 
 from supervisor import __version__, _logging
+from supervisor.activity import Activity
 from supervisor.api.app import build_router, metrics_router
 from supervisor.api.http import serve_tcp, serve_unix
 from supervisor.api.router import Router
@@ -72,6 +73,7 @@ class DaemonOptions:
     bridge_subnet: str = ""
     service_files: tuple[str, ...] = ()
     nat: bool = False
+    spare_netns: int = 2
 
 
 def socket_path_from_host(host: str) -> Path:
@@ -237,6 +239,7 @@ async def serve(options: DaemonOptions) -> None:
             lambda: ImageStore.open(paths.images, exec_root=options.exec_root)
         )
         runtime = RuncRuntime(options.runtime, paths.runtime_root, paths.runtime_logs)
+        activity = Activity()
         await runtime.refresh_binary()
         swap_probe = swap_limit_probe(layout)
         context = BundleContext(
@@ -251,7 +254,7 @@ async def serve(options: DaemonOptions) -> None:
                 paths=paths, cgroup_parent=options.cgroup_parent, init_path=_init_binary(),
                 daemon_log_opts=options.log_opts,
             ),
-            runtime, images, bus, context,
+            runtime, images, bus, context, activity=activity,
         )
         volumes = VolumeService(
             VolumeStore(options.data_root / "volumes"), bus,
@@ -265,8 +268,10 @@ async def serve(options: DaemonOptions) -> None:
                 bridge_name=options.bridge_name, bridge_subnet=options.bridge_subnet,
                 nat=options.nat,
                 host_resolv_conf=context.host_resolv_conf,
+                spare_netns=options.spare_netns,
             ),
             bus,
+            activity,
         )
         engine.network = network
         sampler = StatsSampler(
@@ -344,6 +349,7 @@ def run_daemon(
     bridge_subnet: str = "",
     service_files: tuple[str, ...] = (),
     nat: bool = False,
+    spare_netns: int = 2,
 ) -> None:
     """Run the daemon in the foreground until SIGTERM/SIGINT."""
     _logging.configure(level=log_level)
@@ -370,6 +376,7 @@ def run_daemon(
         bridge_subnet=bridge_subnet,
         service_files=tuple(str(Path(f).absolute()) for f in service_files),
         nat=nat,
+        spare_netns=spare_netns,
     )
     # The trio thread answers the API while worker threads do Python work
     # (bundles, state files, cleanup after an exit). With the default 5 ms

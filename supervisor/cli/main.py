@@ -111,6 +111,13 @@ def cli(ctx: click.Context, host: str, debug: bool) -> None:
 )
 @click.option("--bridge-name", default="", help="Device of the default bridge network (default berth0)")
 @click.option("--bridge-subnet", default="", help="Subnet of the default bridge network (default: a free Docker pool)")
+@click.option(
+    "--spare-netns",
+    type=click.IntRange(0, 64),
+    default=2,
+    show_default=True,
+    help="Network namespaces, each with a veth pair, made ahead of need while the daemon is idle (0: none)",
+)
 def daemon_cmd(
     data_root: str,
     exec_root: str,
@@ -124,6 +131,7 @@ def daemon_cmd(
     nat: bool,
     bridge_name: str,
     bridge_subnet: str,
+    spare_netns: int,
 ) -> None:
     """Run the berth daemon in the foreground (SIGTERM/SIGINT stop it and its containers)."""
     from supervisor.daemon import run_daemon  # lazy: the client never loads trio
@@ -141,6 +149,7 @@ def daemon_cmd(
         bridge_subnet=bridge_subnet,
         service_files=service_files,
         nat=nat,
+        spare_netns=spare_netns,
     )
 
 

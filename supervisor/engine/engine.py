@@ -27,11 +27,12 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import trio
 
 from supervisor._logging import get_logger
+from supervisor.activity import Activity
 from supervisor.engine import lookup
 from supervisor.engine import state as st
 from supervisor.engine.cgroups import container_cgroup_dirs
@@ -66,7 +67,7 @@ from supervisor.errors import (
 from supervisor.events.bus import EventBus
 from supervisor.events.model import EventType
 from supervisor.images.model import RootfsPlan
-from supervisor.images.rootfs import mount_rootfs, unmount_rootfs
+from supervisor.images.rootfs import mount_rootfs, mount_rootfs_then, unmount_rootfs
 from supervisor.images.store import ImageStore
 from supervisor.logs.container_log import open_container_log
 from supervisor.logs.options import check_driver, effective_options
@@ -82,6 +83,8 @@ if TYPE_CHECKING:
     from supervisor.network.manager import NetworkManager
 
 log = get_logger(__name__)
+
+T = TypeVar("T")
 
 WAIT_CONDITIONS = ("not-running", "next-exit", "removed")
 
@@ -107,6 +110,12 @@ class Mounter(Protocol):
 
     async def mount(self, plan: RootfsPlan, *, upper: Path, work: Path, target: Path) -> None: ...
 
+    async def mount_then(
+        self, plan: RootfsPlan, *, upper: Path, work: Path, target: Path, then: Callable[[], T]
+    ) -> T:
+        """Mount, then run the blocking ``then`` in the same worker thread; its result."""
+        ...
+
     async def unmount(self, target: Path) -> None: ...
 
 
@@ -115,6 +124,11 @@ class OverlayMounter:
 
     async def mount(self, plan: RootfsPlan, *, upper: Path, work: Path, target: Path) -> None:
         await mount_rootfs(plan, upper=upper, work=work, target=target)
+
+    async def mount_then(
+        self, plan: RootfsPlan, *, upper: Path, work: Path, target: Path, then: Callable[[], T]
+    ) -> T:
+        return await mount_rootfs_then(plan, upper=upper, work=work, target=target, then=then)
 
     async def unmount(self, target: Path) -> None:
         await unmount_rootfs(target)
@@ -131,15 +145,18 @@ class Engine(RunsMixin):
         bus: EventBus,
         bundle_context: BundleContext,
         mounter: Mounter | None = None,
+        activity: Activity | None = None,
     ) -> None:
         self.config = config
+        # Starts and exits in progress: background work waits for a lull (``activity``).
+        self.activity = activity or Activity()
         self.mounter: Mounter = mounter or OverlayMounter()
         self.paths = config.paths
         self.runtime = runtime
         self.images = images
         self.bus = bus
         self.bundle_context = bundle_context
-        self.store = ContainerStore(self.paths.containers)
+        self.store = ContainerStore(self.paths.containers, activity=self.activity)
         self._containers: dict[str, Container] = {}
         self._names: dict[str, str] = {}
         self._nursery: trio.Nursery | None = None
@@ -160,6 +177,7 @@ class Engine(RunsMixin):
         """Recover the containers on disk, then host their tasks until cancelled."""
         async with trio.open_nursery() as nursery:
             await nursery.start(self.store.run_writer)
+            await nursery.start(self.store.run_reaper)
             self._nursery = nursery
             await self._recover()
             if self.volumes is not None:
@@ -588,6 +606,10 @@ class Engine(RunsMixin):
         """Remove ``c``; its anonymous volumes too with ``remove_volumes`` (default: --rm's)."""
         if remove_volumes is None:
             remove_volumes = c.record.spec.auto_remove  # moby: AutoRemove implies RemoveVolume
+        with self._busy():
+            await self._remove_locked(c, remove_volumes)
+
+    async def _remove_locked(self, c: Container, remove_volumes: bool) -> None:
         async with c.lock:
             if c.id not in self._containers:
                 return

@@ -15,6 +15,7 @@ between "the API asked to start" and "the last exit is recorded". Rules:
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal as signal_mod
 import time
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from supervisor._logging import get_logger
+from supervisor.activity import Activity
 from supervisor.engine import state as st
 from supervisor.engine.container import Container
 from supervisor.engine.health_task import (
@@ -86,6 +88,7 @@ class RunsMixin:
     exit_hook: Any
     volumes: Any
     network: Any
+    activity: Activity
     _containers: dict[str, Container]
 
     if TYPE_CHECKING:
@@ -96,7 +99,15 @@ class RunsMixin:
         def _volumes_from(self, ref: str) -> tuple[str, Any]: ...
         def _pid_of(self, ref: str) -> int: ...
 
+    def _busy(self) -> contextlib.AbstractContextManager[None]:
+        """A start or an exit in progress: background work (spares, deleting directories) waits."""
+        return self.activity.busy()
+
     async def _launch(self, c: Container) -> tuple[Any, int, int]:
+        with self._busy():
+            return await self._launch_run(c)
+
+    async def _launch_run(self, c: Container) -> tuple[Any, int, int]:
         """Plan the network, then wire it while the rootfs and bundle are made; run. Cleans up on failure.
 
         The network is wired before the runtime runs (the container joins the
@@ -135,21 +146,33 @@ class RunsMixin:
                     wiring = True
                     nursery.start_soon(wire)
                 try:
+                    layers = {"upper": self.paths.upper(cid), "work": self.paths.work(cid), "target": rootfs}
+                    resolved = None
+                    if self.volumes is not None and not self.volumes.needs_rootfs(cid):
+                        # No mount points: nothing waits for the rootfs (no thread hop either).
+                        resolved = await self.volumes.resolve_mounts(
+                            cid, spec, image_rootfs=None, volumes_from=self._volumes_from,
+                        )
                     # Set first: unmounting what is not mounted is a no-op, and the
                     # mount must never outlive a start that failed or was cancelled.
                     mounted = c.rootfs_mounted = True
-                    await self.mounter.mount(plan, upper=self.paths.upper(cid), work=self.paths.work(cid), target=rootfs)
-                    user_mounts, propagation = None, None
-                    if self.volumes is not None:
+                    if resolved is not None or self.volumes is None:
+                        # The common case: mount and write the bundle in one worker-thread call.
+                        user = await self.mounter.mount_then(plan, **layers, then=functools.partial(
+                            prepare_bundle, c.record, plan, self.paths, self.bundle_context, self.config, net,
+                            resolved.mounts if resolved else None, resolved.rootfs_propagation if resolved else None,
+                        ))
+                    else:
+                        # Volumes are filled from the mounted image (copy-up) before the bundle names them.
+                        await self.mounter.mount(plan, **layers)
                         resolved = await self.volumes.resolve_mounts(
                             cid, spec, image_rootfs=rootfs, volumes_from=self._volumes_from,
                             image_mounts=plan.mounts,
                         )
-                        user_mounts, propagation = resolved.mounts, resolved.rootfs_propagation
-                    user = await trio.to_thread.run_sync(
-                        prepare_bundle, c.record, plan, self.paths, self.bundle_context, self.config, net,
-                        user_mounts, propagation,
-                    )
+                        user = await trio.to_thread.run_sync(
+                            prepare_bundle, c.record, plan, self.paths, self.bundle_context, self.config, net,
+                            resolved.mounts, resolved.rootfs_propagation,
+                        )
                 except Exception as exc:
                     failures.insert(0, exc)
                     nursery.cancel_scope.cancel()
@@ -341,6 +364,10 @@ class RunsMixin:
         With ``keep_network`` the container's network (its kept namespace, veth,
         address and published ports) stays for the next run of a policy restart.
         """
+        with self._busy():
+            await self._release_run(c, keep_network=keep_network)
+
+    async def _release_run(self, c: Container, *, keep_network: bool) -> None:
         if self.exit_hook is not None:
             # A last look at the cgroup before runc removes it (an OOM right before exit).
             self.exit_hook(c.id)
@@ -359,7 +386,8 @@ class RunsMixin:
     async def _release_network(self, c: Container) -> None:
         """The last run ended: the container's network goes (a restart keeps it)."""
         if self.network is not None:
-            await self.network.detach(c.id)
+            with self._busy():
+                await self.network.detach(c.id)
 
     def _end_of_run_output(self, c: Container, exit_code: int) -> None:
         c.output.end_run()

@@ -16,12 +16,16 @@ import ctypes.util
 import errno
 import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import trio
 
 from supervisor.errors import RuntimeFailed
 from supervisor.images.model import RootfsPlan
+
+T = TypeVar("T")
 
 MNT_DETACH = 2
 _MAX_DATA = os.sysconf("SC_PAGE_SIZE") - 1
@@ -103,6 +107,24 @@ async def mount_rootfs(plan: RootfsPlan, *, upper: Path, work: Path, target: Pat
     """
     data = overlay_options(plan, upper=upper, work=work)
     await trio.to_thread.run_sync(_mount_sync, data, upper, work, target)
+
+
+async def mount_rootfs_then(
+    plan: RootfsPlan, *, upper: Path, work: Path, target: Path, then: Callable[[], T]
+) -> T:
+    """``mount_rootfs``, then the blocking ``then()`` in the same worker thread; its result.
+
+    One thread hop instead of two on the start path (the bundle is written
+    right after the mount). If ``then`` raises, the rootfs stays mounted: the
+    caller unmounts it as after any failed start.
+    """
+    data = overlay_options(plan, upper=upper, work=work)
+
+    def mount_and_then() -> T:
+        _mount_sync(data, upper, work, target)
+        return then()
+
+    return await trio.to_thread.run_sync(mount_and_then)
 
 
 async def unmount_rootfs(target: Path) -> None:

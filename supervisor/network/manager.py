@@ -50,6 +50,7 @@ from supervisor.errors import (
     NotFound,
     RuntimeFailed,
 )
+from supervisor.activity import Activity
 from supervisor.network import netlink, views
 from supervisor.network.model import (
     BRIDGE,
@@ -67,6 +68,7 @@ from supervisor.network.ports import PortBinding, plan_ports, port_map, summary
 from supervisor.network.proxy import BoundPort, bind_port, serve_port
 from supervisor.network.resolver import Resolver, host_nameservers
 from supervisor.network.store import NetworkState, load_state, save_state, state_path
+from supervisor.network.spares import SPARE_IFNAME, SparePool
 from supervisor.network.subnets import (
     DEFAULT_CANDIDATES,
     check_user_subnet,
@@ -105,6 +107,7 @@ class NetworkConfig:
     mtu: int = 1500
     host_resolv_conf: str = ""
     subnet_candidates: tuple[str, ...] = DEFAULT_CANDIDATES
+    spare_netns: int = 2  # --spare-netns: namespaces with a veth pair made ahead of need (spares.py)
 
     def default_bridge_name(self) -> str:
         if self.bridge_name:
@@ -173,7 +176,8 @@ def netns_mode(spec: ContainerSpec) -> NetnsMode:
 class NetworkManager:
     """Networks, endpoints, published ports and the embedded resolver."""
 
-    def __init__(self, config: NetworkConfig, bus: Any | None = None) -> None:
+    def __init__(self, config: NetworkConfig, bus: Any | None = None, activity: Activity | None = None) -> None:
+        """``activity``: the engine's (spares are made only in its lulls); None: a private one."""
         self.config = config
         self.bus = bus
         self.state = NetworkState()
@@ -188,6 +192,10 @@ class NetworkManager:
         # yet to make (one worker-thread hop on the start path instead of two).
         self._netns_unmade: set[str] = set()
         self._netns_dir = Path(config.exec_root) / "netns"
+        # Namespaces made ahead of need; a container that took one has its spare
+        # veth's host side here until its first endpoint plugs it in.
+        self._spares = SparePool(self._netns_dir, config.spare_netns, activity=activity)
+        self._spare_veth: dict[str, str] = {}
         self._nursery: trio.Nursery | None = None
         self._save_lock = trio.Lock()
         self._forwarders = tuple(host_nameservers(config.host_resolv_conf))
@@ -203,6 +211,7 @@ class NetworkManager:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
                 await self._open()
+                await nursery.start(self._spares.run)
                 task_status.started(self)
                 await trio.sleep_forever()
         finally:
@@ -343,6 +352,8 @@ class NetworkManager:
             live.proxies.cancel()
         hosts = [e.host_ifname for live in self._live.values() for e in live.endpoints.values()]
         hosts += sorted(self._doomed)  # detached veths whose background deletion had not run
+        hosts += sorted(self._spare_veth.values())  # spares taken, never plugged in
+        self._spare_veth.clear()
         bridges = sorted(self._bridges_made)
 
         def remove_all() -> None:
@@ -576,10 +587,16 @@ class NetworkManager:
         if path is None:
             # A namespace of its own that outlives each run: a policy restart joins it
             # again and finds its veth, address and published ports still in place.
-            # Only named here: ``attach`` makes it with the first veth, in one thread call.
-            path = str(self._netns_dir / container_id)
+            spare = self._spares.take_nowait()
+            if spare is not None:
+                # Made ahead of need, its veth pair ready: ``attach`` only plugs it in.
+                path = spare.netns_path
+                self._spare_veth[container_id] = spare.host_ifname
+            else:
+                # Only named here: ``attach`` makes it with the first veth, in one thread call.
+                path = str(self._netns_dir / container_id)
+                self._netns_unmade.add(container_id)
             self._netns[container_id] = path
-            self._netns_unmade.add(container_id)
         return NetworkPlan(NetnsMode.PATH, path, tuple(hosts), nameservers)
 
     async def attach(self, container_id: str, name: str, spec: ContainerSpec, pid: int = 0) -> Attachment:
@@ -640,17 +657,23 @@ class NetworkManager:
         while ifname in used:
             k += 1
             ifname = f"eth{k}"
+        spare = None
+        if ifname == SPARE_IFNAME and live.netns_path == self._netns.get(container_id):
+            spare = self._spare_veth.pop(container_id, None)
         endpoint = Endpoint(
             network_id=n.id, network_name=n.name, endpoint_id=secrets.token_hex(32), ip=ip,
             prefix_len=n.prefix_len, gateway=n.gateway, mac=_mac_for(ip),
-            host_ifname="veth" + secrets.token_hex(4)[:7], ifname=ifname, aliases=cfg.aliases,
+            host_ifname=spare or "veth" + secrets.token_hex(4)[:7], ifname=ifname, aliases=cfg.aliases,
         )
         plan = netlink.VethPlan(
             bridge=n.bridge, host_ifname=endpoint.host_ifname, netns_path=live.netns_path,
             ifname=ifname, address=ip, prefix_len=n.prefix_len, mac=endpoint.mac, mtu=n.mtu,
             gateway=n.gateway if primary and not n.internal else "",
         )
-        await trio.to_thread.run_sync(self._wire_sync, container_id, plan)
+        if spare is not None:
+            await trio.to_thread.run_sync(netlink.plug_veth, plan)
+        else:
+            await trio.to_thread.run_sync(self._wire_sync, container_id, plan)
         live.endpoints[n.id] = endpoint
         return endpoint
 
@@ -702,6 +725,9 @@ class NetworkManager:
                 with trio.move_on_after(5):
                     await done.wait()
             names = [e.host_ifname for e in live.endpoints.values()]
+        unplugged = self._spare_veth.pop(container_id, None)
+        if unplugged is not None:  # a spare taken but never plugged in: its pair goes too
+            names.append(unplugged)
         if names:
             self._doomed.update(names)
 

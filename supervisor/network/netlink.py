@@ -166,15 +166,7 @@ def create_veth(plan: VethPlan) -> None:
                 peer_ifname=plan.ifname, peer_netns_fd=fd, peer_mac=plan.mac,
             )
             created = True
-        with in_netns(plan.netns_path):
-            inside = RtnlSocket()
-        with inside:
-            index = inside.link_index(plan.ifname)
-            inside.add_address(index, plan.address, plan.prefix_len)
-            inside.set_up(index)
-            inside.set_up(inside.link_index("lo"))
-            if plan.gateway:
-                inside.add_default_route(plan.gateway)
+        _configure_inside(plan, lo=True)
     except RtnlError as exc:
         if created:
             with contextlib.suppress(RuntimeFailed):
@@ -188,6 +180,80 @@ def create_veth(plan: VethPlan) -> None:
         raise
     finally:
         os.close(fd)
+
+
+def _configure_inside(plan: VethPlan, *, lo: bool, mac: bool = False) -> None:
+    """Inside the namespace: the peer's MAC and MTU (``mac``), address, link up, ``lo`` up, default route."""
+    with in_netns(plan.netns_path):
+        inside = RtnlSocket()
+    with inside:
+        index = inside.link_index(plan.ifname)
+        if mac:
+            inside.set_link(index, mtu=plan.mtu, up=False, mac=plan.mac)
+        inside.add_address(index, plan.address, plan.prefix_len)
+        inside.set_up(index)
+        if lo:
+            inside.set_up(inside.link_index("lo"))
+        if plan.gateway:
+            inside.add_default_route(plan.gateway)
+
+
+def make_spare(netns_path: str, host_ifname: str, ifname: str = "eth0", mtu: int = 1500) -> None:
+    """A namespace at ``netns_path`` with a veth pair waiting to be plugged in (``plug_veth``).
+
+    The peer is already ``ifname`` inside (down, no address) and ``lo`` is up;
+    the host side ``host_ifname`` is down and on no bridge. Making the
+    namespace and the pair is most of a container's wiring cost, done here
+    before any container asks for it.
+
+    Raises:
+        RuntimeFailed: the namespace or the pair could not be made (nothing is left behind).
+    """
+    create_netns(netns_path)
+    try:
+        fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            with RtnlSocket() as rtnl:
+                rtnl.add_veth(
+                    host_ifname, master=None, mtu=mtu, peer_ifname=ifname, peer_netns_fd=fd, peer_mac=None
+                )
+        finally:
+            os.close(fd)
+        with in_netns(netns_path):
+            inside = RtnlSocket()
+        with inside:
+            inside.set_up(inside.link_index("lo"))
+    except RtnlError as exc:
+        delete_netns(netns_path)  # takes the pair with it
+        raise _fail("cannot make a spare network namespace", exc) from exc
+    except BaseException:
+        delete_netns(netns_path)
+        raise
+
+
+def plug_veth(plan: VethPlan) -> None:
+    """Wire a spare's pair (``make_spare``) as ``create_veth`` would have made it.
+
+    The host side ``plan.host_ifname`` joins the bridge and comes up; inside,
+    the peer gets the MAC, MTU, address and route. Four requests instead of a
+    new namespace and a new pair.
+
+    Raises:
+        RuntimeFailed: any netlink error, with the step that failed (the caller
+            drops the namespace, which deletes the pair).
+    """
+    try:
+        with RtnlSocket() as rtnl:
+            try:
+                bridge = rtnl.link_index(plan.bridge)
+            except RtnlError as exc:
+                msg = f"bridge {plan.bridge} does not exist"
+                raise RuntimeFailed(msg) from exc
+            rtnl.set_link(rtnl.link_index(plan.host_ifname), mtu=plan.mtu, up=True, master=bridge)
+        _configure_inside(plan, lo=False, mac=True)
+    except RtnlError as exc:
+        msg = f"cannot attach {plan.ifname} to {plan.bridge}"
+        raise _fail(msg, exc) from exc
 
 
 def links_with_prefix(prefixes: tuple[str, ...]) -> list[str]:

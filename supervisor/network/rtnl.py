@@ -121,18 +121,27 @@ class RtnlSocket:
         return int(index)
 
     def add_veth(
-        self, host_ifname: str, *, master: int, mtu: int, peer_ifname: str, peer_netns_fd: int, peer_mac: str
+        self, host_ifname: str, *, master: int | None, mtu: int, peer_ifname: str, peer_netns_fd: int,
+        peer_mac: str | None,
     ) -> None:
-        """A veth pair in one request: this end up on bridge ``master``, the peer in another namespace."""
-        peer = {"attrs": [
-            ("IFLA_IFNAME", peer_ifname), ("IFLA_NET_NS_FD", peer_netns_fd),
-            ("IFLA_ADDRESS", peer_mac), ("IFLA_MTU", mtu),
-        ]}
+        """A veth pair in one request, the peer in another namespace.
+
+        With a ``master`` this end is up on that bridge; without, it stays down
+        and unplugged (a spare, see ``set_link``).
+        """
+        peer_attrs: list[tuple[str, Any]] = [
+            ("IFLA_IFNAME", peer_ifname), ("IFLA_NET_NS_FD", peer_netns_fd), ("IFLA_MTU", mtu),
+        ]
+        if peer_mac is not None:
+            peer_attrs.append(("IFLA_ADDRESS", peer_mac))
+        peer = {"attrs": peer_attrs}
         msg = ifinfmsg()
-        msg["flags"] = IFF_UP
-        msg["change"] = IFF_UP
+        if master is not None:
+            msg["flags"] = IFF_UP
+            msg["change"] = IFF_UP
         msg["attrs"] = [
-            ("IFLA_IFNAME", host_ifname), ("IFLA_MTU", mtu), ("IFLA_MASTER", master),
+            ("IFLA_IFNAME", host_ifname), ("IFLA_MTU", mtu),
+            *([("IFLA_MASTER", master)] if master is not None else []),
             ("IFLA_LINKINFO", {"attrs": [
                 ("IFLA_INFO_KIND", "veth"),
                 ("IFLA_INFO_DATA", {"attrs": [("VETH_INFO_PEER", peer)]}),
@@ -145,6 +154,23 @@ class RtnlSocket:
         msg["index"] = index
         msg["flags"] = IFF_UP
         msg["change"] = IFF_UP
+        self.request(msg, RTM_NEWLINK)
+
+    def set_link(
+        self, index: int, *, mtu: int, up: bool, master: int | None = None, mac: str | None = None
+    ) -> None:
+        """Change link ``index`` in one request: its MTU, bridge, MAC (while it is down) and state."""
+        msg = ifinfmsg()
+        msg["index"] = index
+        if up:
+            msg["flags"] = IFF_UP
+            msg["change"] = IFF_UP
+        attrs: list[tuple[str, Any]] = [("IFLA_MTU", mtu)]
+        if master is not None:
+            attrs.append(("IFLA_MASTER", master))
+        if mac is not None:
+            attrs.append(("IFLA_ADDRESS", mac))
+        msg["attrs"] = attrs
         self.request(msg, RTM_NEWLINK)
 
     def add_address(self, index: int, address: str, prefix_len: int) -> None:

@@ -286,6 +286,14 @@ class VolumeService:
             self.store.save_mounts(cid, [p.to_json() for p in points])
         return created
 
+    def needs_rootfs(self, container_id: str) -> bool:
+        """Whether ``resolve_mounts`` needs the mounted rootfs (False: no mount points, nothing to prepare).
+
+        Unknown containers (not registered yet) answer True.
+        """
+        points = self._points.get(container_id)
+        return points is None or bool(points)
+
     async def resolve_mounts(
         self,
         container_id: str,

@@ -81,10 +81,20 @@ async def _in_ns(pid: int, *cmd: str, timeout: float = 10) -> subprocess.Complet
 
 
 @pytest.fixture
-async def env(root: Path, nursery: trio.Nursery) -> AsyncIterator[tuple[NetworkManager, Sandboxes, str]]:
+def spare_netns() -> int:
+    """The manager's spare namespaces (a test parametrizes it to 0 for the path without)."""
+    return 2
+
+
+@pytest.fixture
+async def env(
+    root: Path, nursery: trio.Nursery, spare_netns: int
+) -> AsyncIterator[tuple[NetworkManager, Sandboxes, str]]:
     before = _links()
     bridge = "bt" + secrets.token_hex(4)
-    manager = NetworkManager(NetworkConfig(data_root=root, exec_root=root / "exec", bridge_name=bridge))
+    manager = NetworkManager(NetworkConfig(
+        data_root=root, exec_root=root / "exec", bridge_name=bridge, spare_netns=spare_netns,
+    ))
     scope = trio.CancelScope()
     sandboxes = Sandboxes()
     done = trio.Event()
@@ -124,10 +134,10 @@ async def test_default_bridge_attach_and_proxy(env) -> None:
     cid = "a" * 64
     await manager.register(cid, s)
     plan = await manager.plan(cid, "web", s)
-    # A namespace of its own, kept across the container's restarts until detach: named by
-    # plan, made by attach with the first veth (here attach wires the sandbox's own instead).
+    # A namespace of its own, kept across the container's restarts until detach (here
+    # attach wires the sandbox's own instead).
     assert plan.mode is NetnsMode.PATH and plan.hosts[0].names == ("aaaaaaaaaaaa",)
-    assert plan.netns_path is not None and not os.path.exists(plan.netns_path)
+    assert plan.netns_path is not None
     att = await manager.attach(cid, "web", s, pid)
     assert att.primary is not None and att.primary.ip == plan.hosts[0].ip
     routes = (await _in_ns(pid, "ip", "route")).stdout
@@ -149,8 +159,58 @@ async def test_default_bridge_attach_and_proxy(env) -> None:
         await listener.aclose()
 
 
+def _show_addrs(netns_path: str) -> str:
+    out = subprocess.run(
+        ["nsenter", f"--net={netns_path}", "ip", "-o", "link", "show"],
+        capture_output=True, text=True, timeout=10, check=True,
+    ).stdout
+    out += subprocess.run(
+        ["nsenter", f"--net={netns_path}", "ip", "-o", "-4", "addr", "show"],
+        capture_output=True, text=True, timeout=10, check=True,
+    ).stdout
+    return out.replace("\\", " ")
+
+
+def _host_link(name: str) -> str:
+    return subprocess.run(["ip", "-o", "link", "show", name], capture_output=True, text=True, check=False).stdout
+
+
+async def test_spare_namespace_is_plugged_in(env) -> None:
+    """A start takes a namespace made ahead of need; attach plugs its veth in; the pool refills."""
+    manager, _, bridge = env
+    pool = manager._spares
+    with trio.fail_after(10):
+        while len(pool) < pool.size:
+            await trio.sleep(0.01)
+    spare_paths = {s.netns_path for s in pool._ready}
+    s = spec()
+    cid = "d" * 64
+    await manager.register(cid, s)
+    plan = await manager.plan(cid, "spare", s)
+    assert plan.netns_path in spare_paths
+    try:
+        att = await manager.attach(cid, "spare", s)
+        primary = att.primary
+        assert primary is not None and primary.ifname == "eth0"
+        shown = await trio.to_thread.run_sync(_show_addrs, plan.netns_path)
+        assert f"eth0    inet {primary.ip}/{primary.prefix_len}" in shown
+        assert f"link/ether {primary.mac}" in shown
+        assert "lo    inet 127.0.0.1/8" in shown
+        host = await trio.to_thread.run_sync(_host_link, primary.host_ifname)
+        assert f"master {bridge}" in host
+        assert "state UP" in host or "LOWER_UP" in host
+        with trio.fail_after(10):  # the pool made the next one
+            while len(pool) < pool.size:
+                await trio.sleep(0.01)
+        assert plan.netns_path not in {s.netns_path for s in pool._ready}
+    finally:
+        await manager.detach(cid)
+    assert not os.path.exists(plan.netns_path)
+
+
+@pytest.mark.parametrize("spare_netns", [0])
 async def test_kept_namespace_is_made_with_the_first_veth(env) -> None:
-    """Before the runtime runs (pid 0), attach makes the namespace plan named and wires it."""
+    """Without spares, attach (pid 0, before the runtime runs) makes the namespace plan named, and wires it."""
     manager, _, _ = env
     s = spec()
     cid = "c" * 64
@@ -162,15 +222,9 @@ async def test_kept_namespace_is_made_with_the_first_veth(env) -> None:
         assert att.primary is not None
         assert os.path.exists(plan.netns_path)
 
-        def show() -> str:
-            return subprocess.run(
-                ["nsenter", f"--net={plan.netns_path}", "ip", "-o", "-4", "addr", "show"],
-                capture_output=True, text=True, timeout=10, check=True,
-            ).stdout
-
-        addrs = await trio.to_thread.run_sync(show)
-        assert f"eth0    inet {att.primary.ip}/" in addrs.replace("\\", " ")
-        assert "lo    inet 127.0.0.1/8" in addrs.replace("\\", " ")
+        addrs = await trio.to_thread.run_sync(_show_addrs, plan.netns_path)
+        assert f"eth0    inet {att.primary.ip}/" in addrs
+        assert "lo    inet 127.0.0.1/8" in addrs
         # A second run of the same container (a policy restart) finds it wired already.
         again = await manager.attach(cid, "early", s)
         assert again.primary == att.primary

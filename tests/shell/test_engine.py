@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import trio
@@ -20,6 +22,8 @@ from supervisor.engine.runtime import StartFailed
 from supervisor.errors import Conflict, NotFound, NotModified
 from supervisor.events.bus import EventBus
 from supervisor.images.model import Image, RootfsPlan
+
+T = TypeVar("T")
 
 IMAGE = Image(id="sha256:" + "ab" * 32, repo_tags=("busybox:latest",))
 
@@ -44,6 +48,12 @@ class FakeMounter:
         await trio.lowlevel.checkpoint()
         target.mkdir(parents=True, exist_ok=True)
         self.mounted.add(target)
+
+    async def mount_then(
+        self, plan: RootfsPlan, *, upper: Path, work: Path, target: Path, then: Callable[[], T]
+    ) -> T:
+        await self.mount(plan, upper=upper, work=work, target=target)
+        return then()
 
     async def unmount(self, target: Path) -> None:
         await trio.lowlevel.checkpoint()

@@ -548,7 +548,7 @@ def test_daemon_subcommand_passes_options(monkeypatch: pytest.MonkeyPatch) -> No
     result = CliRunner().invoke(
         cli,
         ["daemon", "--data-root", "/tmp/d", "--runtime", "crun", "--log-level", "debug",
-         "--log-opt", "max-size=1m", "--log-opt", "max-file=2"],
+         "--log-opt", "max-size=1m", "--log-opt", "max-file=2", "--spare-netns", "0"],
         obj=CliState(environ={}),
         env={"BERTH_HOST": "unix:///tmp/b.sock"},
     )
@@ -566,4 +566,5 @@ def test_daemon_subcommand_passes_options(monkeypatch: pytest.MonkeyPatch) -> No
         "bridge_subnet": "",
         "service_files": (),
         "nat": False,
+        "spare_netns": 0,
     }

@@ -1,0 +1,170 @@
+"""Background work waits for the engine's lulls: the activity gauge, spare namespaces, the store's trash.
+
+Fakes stand in for the kernel work (making a namespace, deleting a tree) so
+virtual time is exact; the real namespaces are tested in
+tests/integration/test_network_kernel.py.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import trio
+
+from supervisor.activity import QUIET, Activity
+from supervisor.engine.model import ContainerRecord, ContainerSpec
+from supervisor.engine.store import RECORD_FILE, TRASH, ContainerStore
+from supervisor.errors import RuntimeFailed
+from supervisor.network.spares import Spare, SparePool
+
+
+async def test_quiet_at_once_when_nothing_ever_ran(autojump_clock: trio.abc.Clock) -> None:
+    activity = Activity()
+    t0 = trio.current_time()
+    await activity.wait_quiet()
+    assert trio.current_time() == t0
+
+
+async def test_quiet_comes_a_lull_after_the_last_busy_block(autojump_clock: trio.abc.Clock) -> None:
+    activity = Activity()
+    quiet_at: list[float] = []
+
+    async def waiter() -> None:
+        await activity.wait_quiet()
+        quiet_at.append(trio.current_time())
+
+    t0 = trio.current_time()
+    async with trio.open_nursery() as nursery:
+        with activity.busy():
+            nursery.start_soon(waiter)
+            await trio.sleep(1)
+            assert not quiet_at
+        await trio.sleep(QUIET / 2)
+        with activity.busy():  # a second start in the lull: the lull starts again after it
+            await trio.sleep(0.5)
+    assert quiet_at == [pytest.approx(t0 + 1 + QUIET / 2 + 0.5 + QUIET)]
+
+
+class FakeKernel:
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.made: list[Spare] = []
+        self.dropped: list[Spare] = []
+        self.made_at: list[float] = []
+
+    def make(self, directory: Path, spare: Spare) -> None:
+        if self.fail:
+            msg = "cannot create a network namespace: Operation not permitted"
+            raise RuntimeFailed(msg)
+        assert spare.netns_path.startswith(str(directory))
+        self.made.append(spare)
+
+    def drop(self, spare: Spare) -> None:
+        self.dropped.append(spare)
+
+
+async def _filled(pool: SparePool) -> None:
+    with trio.fail_after(5):
+        while len(pool) < pool.size:
+            await trio.sleep(0.001)
+
+
+async def test_pool_fills_then_refills_after_a_take_in_a_lull(
+    tmp_path: Path, autojump_clock: trio.abc.Clock
+) -> None:
+    kernel = FakeKernel()
+    activity = Activity()
+    pool = SparePool(tmp_path, 2, make=kernel.make, drop=kernel.drop, threaded=False, activity=activity)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(pool.run)
+        await _filled(pool)
+        assert len(kernel.made) == 2
+        with activity.busy():  # a start takes one: no new spare while it runs
+            first = pool.take_nowait()
+            assert first == kernel.made[0]
+            await trio.sleep(1)
+            assert len(kernel.made) == 2 and len(pool) == 1
+        await _filled(pool)
+        assert len(kernel.made) == 3
+        assert pool.take_nowait() == kernel.made[1]
+        assert pool.take_nowait() == kernel.made[2]
+        assert pool.take_nowait() is None  # a burst emptied it: those starts make their own
+        await _filled(pool)
+        nursery.cancel_scope.cancel()
+    # The unused spares go with the pool; the taken ones belong to their containers.
+    assert len(kernel.made) == 5
+    assert kernel.dropped == kernel.made[3:]
+    assert pool.taken == 3
+
+
+async def test_a_spare_that_cannot_be_made_disables_the_pool(
+    tmp_path: Path, autojump_clock: trio.abc.Clock
+) -> None:
+    kernel = FakeKernel(fail=True)
+    pool = SparePool(tmp_path, 2, make=kernel.make, drop=kernel.drop, threaded=False)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(pool.run)
+        await trio.sleep(1)
+        assert pool.size == 0
+        assert pool.take_nowait() is None
+        nursery.cancel_scope.cancel()
+    assert kernel.dropped == []
+
+
+async def test_size_zero_makes_nothing(tmp_path: Path, autojump_clock: trio.abc.Clock) -> None:
+    kernel = FakeKernel()
+    pool = SparePool(tmp_path, 0, make=kernel.make, drop=kernel.drop, threaded=False)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(pool.run)
+        await trio.sleep(1)
+        assert pool.take_nowait() is None
+        nursery.cancel_scope.cancel()
+    assert kernel.made == []
+
+
+def _record(cid: str) -> ContainerRecord:
+    return ContainerRecord(id=cid, name="n" + cid[:4], created=0, spec=ContainerSpec(image="busybox", cmd=("true",)))
+
+
+async def test_a_removed_directory_goes_to_the_trash_then_away_in_a_lull(
+    tmp_path: Path, autojump_clock: trio.abc.Clock
+) -> None:
+    activity = Activity()
+    store = ContainerStore(tmp_path / "containers", activity=activity)
+    cid = "e" * 64
+    async with trio.open_nursery() as nursery:
+        await nursery.start(store.run_writer)
+        await nursery.start(store.run_reaper)
+        directory = store.create_dir(cid)
+        (directory / "upper").mkdir()
+        (directory / "upper" / "file").write_text("data")
+        store.save_nowait(_record(cid))
+        await store.flush()
+        assert (directory / RECORD_FILE).exists()
+        with activity.busy():  # an exit in progress: the trash waits
+            store.forget_nowait(cid)
+            await store.flush()
+            # The record is gone from the containers at once: a restart would not list it.
+            assert not directory.exists()
+            assert (tmp_path / "containers" / TRASH / cid / "upper" / "file").exists()
+            await trio.sleep(1)
+            assert store.trash_pending == 1
+        with trio.fail_after(5):
+            while store.trash_pending or (tmp_path / "containers" / TRASH / cid).exists():
+                await trio.sleep(0.001)
+        nursery.cancel_scope.cancel()
+
+
+def test_a_daemon_start_empties_the_trash(tmp_path: Path) -> None:
+    root = tmp_path / "containers"
+    left = root / TRASH / ("f" * 64) / "upper"
+    left.mkdir(parents=True)
+    (left / "file").write_text("x")
+    kept = root / ("a" * 64)
+    kept.mkdir()
+    assert ContainerStore(root).load_all() == []
+    assert not (root / TRASH).exists()
+    assert kept.is_dir()
+    assert sorted(os.listdir(root)) == ["a" * 64]
