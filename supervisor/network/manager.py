@@ -40,6 +40,7 @@ from typing import Any
 import trio
 
 from supervisor._logging import get_logger
+from supervisor.activity import Activity
 from supervisor.engine.etcfiles import HostEntry, own_host_entry
 from supervisor.engine.model import ContainerSpec
 from supervisor.errors import (
@@ -50,7 +51,6 @@ from supervisor.errors import (
     NotFound,
     RuntimeFailed,
 )
-from supervisor.activity import Activity
 from supervisor.network import netlink, views
 from supervisor.network.model import (
     BRIDGE,
@@ -67,8 +67,8 @@ from supervisor.network.nat import NatNetwork, NatRules
 from supervisor.network.ports import PortBinding, plan_ports, port_map, summary
 from supervisor.network.proxy import BoundPort, bind_port, serve_port
 from supervisor.network.resolver import Resolver, host_nameservers
-from supervisor.network.store import NetworkState, load_state, save_state, state_path
 from supervisor.network.spares import SPARE_IFNAME, SparePool
+from supervisor.network.store import NetworkState, load_state, save_state, state_path
 from supervisor.network.subnets import (
     DEFAULT_CANDIDATES,
     check_user_subnet,

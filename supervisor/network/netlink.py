@@ -225,7 +225,8 @@ def make_spare(netns_path: str, host_ifname: str, ifname: str = "eth0", mtu: int
             inside.set_up(inside.link_index("lo"))
     except RtnlError as exc:
         delete_netns(netns_path)  # takes the pair with it
-        raise _fail("cannot make a spare network namespace", exc) from exc
+        what = "cannot make a spare network namespace"
+        raise _fail(what, exc) from exc
     except BaseException:
         delete_netns(netns_path)
         raise
