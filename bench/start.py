@@ -7,6 +7,10 @@ Measures (medians over N runs of busybox ``true``):
   4. ``docker run --rm busybox true`` (the real docker CLI) against berth
 and prints the ratios 3/1 (target <= 1.3) and 4/2 (target <= 2.0).
 
+For context it also times the docker CLI on its own (``docker --version``:
+start-up and exit, no daemon involved), a fixed cost inside every
+``docker run`` that no daemon can remove.
+
 Run as root: ``.venv/bin/python bench/start.py [-n 30]``.
 """
 
@@ -71,6 +75,12 @@ def docker_run(env: dict[str, str]) -> float:
     return time.perf_counter() - t0
 
 
+def docker_cli_alone(env: dict[str, str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(["docker", "--version"], env=env, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
 def ms(values: list[float]) -> float:
     return statistics.median(values) * 1000
 
@@ -95,6 +105,7 @@ def main() -> None:
         run: list[float] = []
         api: list[float] = []
         docker: list[float] = []
+        cli: list[float] = []
         with httpx.Client(transport=httpx.HTTPTransport(uds=str(sock)), base_url="http://berth", timeout=60) as client:
             # Interleaved rounds: each round measures all four, so the machine's
             # drift (these hosts are noisy) hits baseline and berth alike.
@@ -104,16 +115,18 @@ def main() -> None:
                     runc_run(runc, bundle, f"bench-{os.getpid()}-{i}r"),
                     api_create_start(client),
                     docker_run(env),
+                    docker_cli_alone(env),
                 ]
                 if i >= 0:
-                    for values, value in zip((create_start, run, api, docker), round_, strict=True):
+                    for values, value in zip((create_start, run, api, docker, cli), round_, strict=True):
                         values.append(value)
-        a, b, c, d = ms(create_start), ms(run), ms(api), ms(docker)
+        a, b, c, d, e = ms(create_start), ms(run), ms(api), ms(docker), ms(cli)
         print(f"runs per measurement: {args.n}")
         print(f"bare runc create+start      {a:8.1f} ms")
         print(f"bare runc run               {b:8.1f} ms")
         print(f"berth API create+start      {c:8.1f} ms   ratio {c / a:.2f}x runc create+start (target <= 1.3)")
         print(f"docker run --rm vs berth    {d:8.1f} ms   ratio {d / b:.2f}x runc run (target <= 2.0)")
+        print(f"  context: docker --version {e:8.1f} ms   (the CLI's own start-up and exit, in every docker run)")
     finally:
         stop_daemon(proc, root)
 

@@ -25,7 +25,7 @@ from supervisor.images.model import RootfsPlan
 
 if TYPE_CHECKING:
     from supervisor.engine.engine import EngineConfig
-    from supervisor.network.manager import NetworkPlan
+    from supervisor.network.sandbox import NetworkPlan
 
 
 @dataclass(frozen=True, slots=True)
