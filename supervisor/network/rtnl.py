@@ -1,12 +1,13 @@
-"""A blocking rtnetlink socket for the start path: pyroute2 builds the messages, one socket carries them.
+"""A blocking rtnetlink socket for the start path: one plain socket carries the requests.
 
 pyroute2 0.9's ``IPRoute`` runs every call through an asyncio core of its
 own: about 0.7 ms to open one and 0.4 to 0.7 ms per request, so wiring a
 container (about ten requests) cost 10 to 15 ms, most of a start's budget.
 The kernel itself answers each request in tens of microseconds. This module
-keeps pyroute2's message classes (the encoding of nested attributes such as a
-veth peer is theirs, not ours) and sends them on a plain ``AF_NETLINK``
-socket, reading the kernel's acknowledgement for each.
+sends requests on a plain ``AF_NETLINK`` socket and reads the kernel's
+acknowledgement for each. The flat requests of a start and an exit are
+packed by ``rtmsg``; the nested one (a veth pair with its peer) is encoded
+by pyroute2's message classes.
 
 Blocking, like the rest of ``netlink``: call it from a worker thread. A socket
 belongs to the network namespace of the thread that opened it.
@@ -27,22 +28,12 @@ from pyroute2.netlink import (
     NLMSG_DONE,
     NLMSG_ERROR,
 )
-from pyroute2.netlink.rtnl import (
-    RTM_DELLINK,
-    RTM_GETLINK,
-    RTM_NEWADDR,
-    RTM_NEWLINK,
-    RTM_NEWROUTE,
-)
-from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
+from pyroute2.netlink.rtnl import RTM_NEWLINK
 from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
-from pyroute2.netlink.rtnl.rtmsg import rtmsg
+
+from supervisor.network import rtmsg
 
 IFF_UP = 0x1
-RT_TABLE_MAIN = 254
-RTPROT_BOOT = 3
-RT_SCOPE_UNIVERSE = 0
-RTN_UNICAST = 1
 _HEADER = struct.Struct("=IHHII")  # nlmsghdr: length, type, flags, seq, pid
 _ERRNO = struct.Struct("=i")
 _IFI_INDEX = struct.Struct("=i")  # after ifinfomsg's family, pad and type
@@ -72,19 +63,26 @@ class RtnlSocket:
         self._sock.close()
 
     def request(self, msg: Any, msg_type: int, flags: int = 0) -> list[bytes]:
-        """Send ``msg`` and return the raw replies before the acknowledgement.
+        """Send pyroute2 message ``msg`` and return the raw replies before the acknowledgement.
 
         Raises:
             RtnlError: the kernel answered with an error.
         """
-        self._seq += 1
-        seq = self._seq
+        seq = self._next_seq()
         msg["header"]["type"] = msg_type
         msg["header"]["flags"] = NLM_F_REQUEST | NLM_F_ACK | flags
         msg["header"]["sequence_number"] = seq
         msg["header"]["pid"] = 0
         msg.encode()
-        self._sock.send(msg.data)
+        return self._exchange(msg.data, seq)
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def _exchange(self, data: bytes, seq: int) -> list[bytes]:
+        """Send one encoded request; collect the replies until its acknowledgement."""
+        self._sock.send(data)
         replies: list[bytes] = []
         while True:
             data = self._sock.recv(65536)
@@ -110,9 +108,8 @@ class RtnlSocket:
         Raises:
             RtnlError: ENODEV if there is no such link.
         """
-        msg = ifinfmsg()
-        msg["attrs"] = [("IFLA_IFNAME", name)]
-        replies = self.request(msg, RTM_GETLINK)
+        seq = self._next_seq()
+        replies = self._exchange(rtmsg.get_link(seq, name), seq)
         if not replies:
             raise RtnlError(19, os.strerror(19))
         # Only ifinfomsg.ifi_index is needed: read it in place (decoding the whole
@@ -124,7 +121,7 @@ class RtnlSocket:
         self, host_ifname: str, *, master: int | None, mtu: int, peer_ifname: str, peer_netns_fd: int,
         peer_mac: str | None,
     ) -> None:
-        """A veth pair in one request, the peer in another namespace.
+        """A veth pair in one request, the peer in another namespace (pyroute2 encodes the nesting).
 
         With a ``master`` this end is up on that bridge; without, it stays down
         and unplugged (a spare, see ``set_link``).
@@ -150,46 +147,23 @@ class RtnlSocket:
         self.request(msg, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL)
 
     def set_up(self, index: int) -> None:
-        msg = ifinfmsg()
-        msg["index"] = index
-        msg["flags"] = IFF_UP
-        msg["change"] = IFF_UP
-        self.request(msg, RTM_NEWLINK)
+        seq = self._next_seq()
+        self._exchange(rtmsg.set_up(seq, index), seq)
 
     def set_link(
         self, index: int, *, mtu: int, up: bool, master: int | None = None, mac: str | None = None
     ) -> None:
         """Change link ``index`` in one request: its MTU, bridge, MAC (while it is down) and state."""
-        msg = ifinfmsg()
-        msg["index"] = index
-        if up:
-            msg["flags"] = IFF_UP
-            msg["change"] = IFF_UP
-        attrs: list[tuple[str, Any]] = [("IFLA_MTU", mtu)]
-        if master is not None:
-            attrs.append(("IFLA_MASTER", master))
-        if mac is not None:
-            attrs.append(("IFLA_ADDRESS", mac))
-        msg["attrs"] = attrs
-        self.request(msg, RTM_NEWLINK)
+        seq = self._next_seq()
+        self._exchange(rtmsg.set_link(seq, index, mtu=mtu, up=up, master=master, mac=mac), seq)
 
     def add_address(self, index: int, address: str, prefix_len: int) -> None:
-        msg = ifaddrmsg()
-        msg["family"] = socket.AF_INET
-        msg["prefixlen"] = prefix_len
-        msg["index"] = index
-        msg["attrs"] = [("IFA_LOCAL", address), ("IFA_ADDRESS", address)]
-        self.request(msg, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL)
+        seq = self._next_seq()
+        self._exchange(rtmsg.add_address(seq, index, address, prefix_len), seq)
 
     def add_default_route(self, gateway: str) -> None:
-        msg = rtmsg()
-        msg["family"] = socket.AF_INET
-        msg["table"] = RT_TABLE_MAIN
-        msg["proto"] = RTPROT_BOOT
-        msg["scope"] = RT_SCOPE_UNIVERSE
-        msg["type"] = RTN_UNICAST
-        msg["attrs"] = [("RTA_TABLE", RT_TABLE_MAIN), ("RTA_GATEWAY", gateway)]
-        self.request(msg, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL)
+        seq = self._next_seq()
+        self._exchange(rtmsg.add_default_route(seq, gateway), seq)
 
     def delete_link(self, name: str) -> None:
         """Delete link ``name`` (by name, one request).
@@ -197,6 +171,5 @@ class RtnlSocket:
         Raises:
             RtnlError: ENODEV if there is no such link.
         """
-        msg = ifinfmsg()
-        msg["attrs"] = [("IFLA_IFNAME", name)]
-        self.request(msg, RTM_DELLINK)
+        seq = self._next_seq()
+        self._exchange(rtmsg.delete_link(seq, name), seq)
