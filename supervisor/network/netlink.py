@@ -140,6 +140,14 @@ class VethPlan:
     gateway: str = ""  # default route via this ("" = none: internal or secondary network)
 
 
+def _bridge_index(rtnl: RtnlSocket, name: str) -> int:
+    try:
+        return rtnl.link_index(name)
+    except RtnlError as exc:
+        msg = f"bridge {name} does not exist"
+        raise RuntimeFailed(msg) from exc
+
+
 def create_veth(plan: VethPlan) -> None:
     """Make the pair, plug the host side into the bridge, configure the container side.
 
@@ -156,11 +164,7 @@ def create_veth(plan: VethPlan) -> None:
     created = False
     try:
         with RtnlSocket() as rtnl:
-            try:
-                bridge = rtnl.link_index(plan.bridge)
-            except RtnlError as exc:
-                msg = f"bridge {plan.bridge} does not exist"
-                raise RuntimeFailed(msg) from exc
+            bridge = _bridge_index(rtnl, plan.bridge)
             rtnl.add_veth(
                 plan.host_ifname, master=bridge, mtu=plan.mtu,
                 peer_ifname=plan.ifname, peer_netns_fd=fd, peer_mac=plan.mac,
@@ -245,11 +249,7 @@ def plug_veth(plan: VethPlan) -> None:
     """
     try:
         with RtnlSocket() as rtnl:
-            try:
-                bridge = rtnl.link_index(plan.bridge)
-            except RtnlError as exc:
-                msg = f"bridge {plan.bridge} does not exist"
-                raise RuntimeFailed(msg) from exc
+            bridge = _bridge_index(rtnl, plan.bridge)
             rtnl.set_link(rtnl.link_index(plan.host_ifname), mtu=plan.mtu, up=True, master=bridge)
         _configure_inside(plan, lo=False, mac=True)
     except RtnlError as exc:
