@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -72,12 +73,29 @@ def test_sigterm_stops_containers_and_state_survives_restart(daemon_factory) -> 
     d.docker("network", "rm", "lcnet")
 
 
+def _spares(d: Daemon, wanted: int) -> set[str]:
+    """The daemon's spare namespaces, once there are ``wanted`` of them (at most 10 s)."""
+    deadline = time.monotonic() + 10
+    while True:
+        found = {p.name for p in (d.exec_root / "netns").glob("spare-*")}
+        if len(found) >= wanted or time.monotonic() > deadline:
+            return found
+        time.sleep(0.02)
+
+
+def _link_exists(name: str) -> bool:
+    return subprocess.run(["ip", "link", "show", name], capture_output=True, check=False).returncode == 0
+
+
 def test_crash_recovery_marks_running_containers_exited(daemon_factory) -> None:
     d: Daemon = daemon_factory()
     d.start()
     d.import_busybox()
     d.docker("run", "-d", "--name", "orphan", "busybox", "sleep", "1000")
     pid = d.inspect("orphan")["State"]["Pid"]
+    # The container's own namespace (a spare it took) and the two the pool made again in a lull.
+    spares = _spares(d, wanted=3)
+    assert len(spares) == 3
     d.stop(signal.SIGKILL)
     # The container outlived its daemon; the next daemon stops it and records it.
     d.start()
@@ -85,6 +103,15 @@ def test_crash_recovery_marks_running_containers_exited(daemon_factory) -> None:
     assert state["Status"] == "exited" and state["ExitCode"] == 255
     assert not _alive(pid)
     d.docker("rm", "orphan")
+    # The dead daemon's namespaces are dropped, and their veth pairs go with them.
+    assert not spares & _spares(d, wanted=2)
+    mounts = Path("/proc/mounts").read_text()
+    assert not [name for name in spares if name in mounts]
+    deadline = time.monotonic() + 10
+    veths = {"veth" + name.removeprefix("spare-")[:7] for name in spares}
+    while time.monotonic() < deadline and any(_link_exists(v) for v in veths):
+        time.sleep(0.05)
+    assert not [v for v in veths if _link_exists(v)]
 
 
 def test_two_daemons_do_not_interfere_and_one_root_is_locked(daemon_factory) -> None:
