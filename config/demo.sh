@@ -12,7 +12,8 @@ export BERTH_HOST="unix://$SOCK"
 .venv/bin/berth daemon --data-root "$ROOT/data" --exec-root "$ROOT/exec" -H "$BERTH_HOST" \
     -c config/demo.yml &
 DAEMON=$!
-trap 'kill -TERM $DAEMON 2>/dev/null; wait $DAEMON' INT TERM
+# Whatever ends this script (Ctrl-C, a failing step) stops the daemon it started.
+trap 'kill -TERM $DAEMON 2>/dev/null; wait $DAEMON 2>/dev/null' INT TERM EXIT
 for _ in $(seq 300); do [ -S "$SOCK" ] && break; sleep 0.1; done
 if ! .venv/bin/berth images -q busybox | grep -q .; then
     .venv/bin/berth import "$ROOT/busybox.tar" busybox:latest >/dev/null
@@ -28,7 +29,7 @@ berth is running (pid $DAEMON) with the services of config/demo.yml. In another 
   curl http://127.0.0.1:8080/                          # the web service
   .venv/bin/berth compose -f config/demo.yml logs -f chatty
   .venv/bin/berth stats                                # live CPU/memory (Ctrl-C to leave)
-  $EDITOR config/demo.yml && .venv/bin/berth reload    # changed services are recreated
+  \$EDITOR config/demo.yml && .venv/bin/berth reload   # changed services are recreated
   .venv/bin/berth events --since 10m --until 0s
   docker ps -a                                         # the docker CLI talks to berth too
 
