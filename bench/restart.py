@@ -31,8 +31,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
-from harness import stop_daemon  # noqa: E402
-from start import bench_runc, busybox_bundle, start_daemon  # noqa: E402
+from harness import start_daemon, stop_daemon  # noqa: E402
+from start import busybox_bundle, runc_create_start  # noqa: E402
 
 from supervisor.images.tarball import build_busybox_tarball  # noqa: E402
 
@@ -94,7 +94,10 @@ def main() -> None:
     try:
         build_busybox_tarball(root / "busybox.tar")
         bundle = busybox_bundle(root)
-        create_start, _ = bench_runc(bundle, root / "runc-state", args.n // 2)
+        runc = ["runc", "--root", str(root / "runc-state")]
+        create_start = [
+            runc_create_start(runc, bundle, f"bench-{os.getpid()}-{i}") for i in range(args.n // 2)
+        ]
         cycle = bench_runc_cycle(bundle, root / "runc-state", args.n // 2)
         proc, sock = start_daemon(root)
         env = {**os.environ, "DOCKER_HOST": f"unix://{sock}", "DOCKER_CONFIG": str(root / "dc")}
