@@ -66,7 +66,7 @@ def update_body(
 @click.option("--pids-limit", type=int, help="Tune container pids limit (set -1 for unlimited)")
 @click.argument("containers", nargs=-1, required=True)
 @click.pass_context
-def update_cmd(ctx: click.Context, containers: tuple[str, ...], **flags: Any) -> None:
+def update_cmd(ctx: click.Context, /, containers: tuple[str, ...], **flags: Any) -> None:
     """Update configuration of one or more containers."""
     body = update_body(**flags)
     if not body:

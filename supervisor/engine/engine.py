@@ -20,6 +20,7 @@ Theory of operation:
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import math
 import signal as signal_mod
@@ -252,7 +253,7 @@ class Engine(RunsMixin):
     def list(self) -> list[Container]:
         return list(self._containers.values())
 
-    def users_of_image(self, image_id: str) -> list[tuple[str, bool]]:
+    def users_of_image(self, image_id: str) -> builtins.list[tuple[str, bool]]:
         """(container id, running) for every container created from ``image_id``."""
         return [
             (c.id, c.state.running)

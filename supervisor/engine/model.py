@@ -280,8 +280,8 @@ def _convert(tp: Any, data: Any) -> Any:
     if origin in (typing.Union, types.UnionType):
         if data is None:
             return None
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        return _convert(args[0], data)
+        members = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _convert(members[0], data)
     if dataclasses.is_dataclass(tp):
         return from_json(tp, data)  # type: ignore[arg-type]
     if origin is tuple:

@@ -20,7 +20,7 @@ import os
 import signal as signal_mod
 import time
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import trio
 
@@ -50,6 +50,9 @@ from supervisor.restart.health import (
     on_container_started,
 )
 from supervisor.restart.tracker import Decision, GiveUp, Reason, RestartAfter, Stay
+
+if TYPE_CHECKING:
+    from supervisor.engine.engine import Engine
 
 log = get_logger(__name__)
 
@@ -332,7 +335,7 @@ class RunsMixin:
                 nursery.start_soon(c.output.pump, err_r, STDERR)
                 probes = trio.CancelScope()
                 if health is not None:
-                    nursery.start_soon(run_health_checks, self, c, health, probes)
+                    nursery.start_soon(run_health_checks, cast("Engine", self), c, health, probes)
                 exit_code = await process.wait()
                 probes.cancel()
                 # Give the pipes two seconds to drain (Docker waits the same), then stop reading.

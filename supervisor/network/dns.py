@@ -124,7 +124,8 @@ def build_response(
 
 def response_rcode(packet: bytes) -> int:
     """The rcode of a response (for tests)."""
-    return _HEADER.unpack_from(packet)[1] & 0xF
+    flags: int = _HEADER.unpack_from(packet)[1]
+    return flags & 0xF
 
 
 def response_addresses(packet: bytes) -> list[str]:

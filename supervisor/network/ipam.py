@@ -125,7 +125,7 @@ class Ipam:
                 continue
             owners = raw.get("owners") or {}
             ipam._pools[str(nid)] = _Pool(
-                {str(k): str(v) for k, v in owners.items()},  # type: ignore[union-attr]
+                {str(k): str(v) for k, v in owners.items()},
                 str(raw.get("last", "")),
             )
         return ipam

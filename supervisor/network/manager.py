@@ -24,6 +24,7 @@ Theory of operation:
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import hashlib
 import ipaddress
@@ -497,14 +498,14 @@ class NetworkManager(SandboxMixin):
             })
         return settings
 
-    def summary_ports(self, container_id: str, spec: ContainerSpec | None = None) -> list[dict[str, object]]:
+    def summary_ports(self, container_id: str, spec: ContainerSpec | None = None) -> builtins.list[dict[str, object]]:
         """Docker's list ``Ports`` for ``docker ps`` (empty when not running)."""
         live = self._live.get(container_id)
         if live is None:
             return []
         return summary(live.ports, spec.exposed_ports if spec else ())
 
-    def port_bindings(self, container_id: str) -> list[PortBinding]:
+    def port_bindings(self, container_id: str) -> builtins.list[PortBinding]:
         live = self._live.get(container_id)
         return list(live.ports) if live else []
 
@@ -516,13 +517,13 @@ class NetworkManager(SandboxMixin):
 
     # --- DNS -------------------------------------------------------------------------
 
-    def _make_lookup(self, network_id: str) -> Callable[[str, str], list[str] | None]:
+    def _make_lookup(self, network_id: str) -> Callable[[str, str], builtins.list[str] | None]:
         def lookup(name: str, asker: str) -> list[str] | None:
             return self.resolve_name(name, asker, network_id)
 
         return lookup
 
-    def resolve_name(self, name: str, asker: str, network_id: str) -> list[str] | None:
+    def resolve_name(self, name: str, asker: str, network_id: str) -> builtins.list[str] | None:
         """Addresses of containers named/aliased ``name`` that share a network with ``asker``."""
         name = name.lower().rstrip(".")
         shared = {network_id}
@@ -649,7 +650,7 @@ class NetworkManager(SandboxMixin):
         await self._apply_nat()
         self._publish("destroy", n)
 
-    async def prune(self, filters: Mapping[str, list[str]]) -> list[str]:
+    async def prune(self, filters: Mapping[str, builtins.list[str]]) -> builtins.list[str]:
         """``docker network prune``: remove unused user networks; return their names.
 
         Raises:
