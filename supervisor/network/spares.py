@@ -37,6 +37,8 @@ from supervisor.network import netlink
 log = get_logger(__name__)
 
 SPARE_IFNAME = "eth0"  # the peer's name inside: a container's first interface
+MAX_FAILURES = 3  # in a row, before the pool gives up
+RETRY_DELAY = 1.0  # seconds between attempts after a failure
 @dataclass(frozen=True, slots=True)
 class Spare:
     """One ready namespace and the host side of its veth pair."""
@@ -109,10 +111,12 @@ class SparePool:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Fill the pool, refill it after takes (in quiet moments); drop the unused spares when cancelled.
 
-        A spare that cannot be made (no permission for namespaces, say)
-        disables the pool with a warning: starts then make their own.
+        A spare that cannot be made is tried again a second later; after
+        ``MAX_FAILURES`` failures in a row (no permission for namespaces, say)
+        the pool is disabled with a warning, and starts make their own.
         """
         task_status.started()
+        failures = 0
         try:
             while self.size:
                 while len(self._ready) < self.size:
@@ -127,9 +131,15 @@ class SparePool:
                             self._make(self.directory, spare)
                             await trio.lowlevel.checkpoint()
                     except BerthError as exc:
-                        log.warning("spare network namespaces disabled", error=exc.message)
-                        self.size = 0
-                        break
+                        failures += 1
+                        if failures >= MAX_FAILURES:
+                            log.warning("spare network namespaces disabled", error=exc.message)
+                            self.size = 0
+                            break
+                        log.warning("spare network namespace not made, trying again", error=exc.message)
+                        await trio.sleep(RETRY_DELAY)
+                        continue
+                    failures = 0
                     self._ready.append(spare)
                     self.made += 1
                 await self._wanted.wait()

@@ -17,7 +17,7 @@ from supervisor.activity import QUIET, Activity
 from supervisor.engine.model import ContainerRecord, ContainerSpec
 from supervisor.engine.store import RECORD_FILE, TRASH, ContainerStore
 from supervisor.errors import RuntimeFailed
-from supervisor.network.spares import Spare, SparePool
+from supervisor.network.spares import MAX_FAILURES, RETRY_DELAY, Spare, SparePool
 
 
 async def test_quiet_at_once_when_nothing_ever_ran(autojump_clock: trio.abc.Clock) -> None:
@@ -48,13 +48,18 @@ async def test_quiet_comes_a_lull_after_the_last_busy_block(autojump_clock: trio
 
 
 class FakeKernel:
-    def __init__(self, fail: bool = False) -> None:
+    def __init__(self, fail: bool = False, fail_first: int = 0) -> None:
         self.fail = fail
+        self.fail_first = fail_first
         self.made: list[Spare] = []
         self.dropped: list[Spare] = []
         self.made_at: list[float] = []
 
     def make(self, directory: Path, spare: Spare) -> None:
+        if self.fail_first:
+            self.fail_first -= 1
+            msg = "cannot make a spare network namespace: File exists"
+            raise RuntimeFailed(msg)
         if self.fail:
             msg = "cannot create a network namespace: Operation not permitted"
             raise RuntimeFailed(msg)
@@ -104,13 +109,39 @@ async def test_a_spare_that_cannot_be_made_disables_the_pool(
 ) -> None:
     kernel = FakeKernel(fail=True)
     pool = SparePool(tmp_path, 2, make=kernel.make, drop=kernel.drop, threaded=False)
+    attempts = 0
+    real_make = kernel.make
+
+    def counting(directory: Path, spare: Spare) -> None:
+        nonlocal attempts
+        attempts += 1
+        real_make(directory, spare)
+
+    pool._make = counting
     async with trio.open_nursery() as nursery:
         await nursery.start(pool.run)
-        await trio.sleep(1)
+        await trio.sleep((MAX_FAILURES - 1) * RETRY_DELAY - 0.1)
+        assert pool.size == 2  # still trying
+        await trio.sleep(0.2)
         assert pool.size == 0
+        assert attempts == MAX_FAILURES
         assert pool.take_nowait() is None
         nursery.cancel_scope.cancel()
     assert kernel.dropped == []
+
+
+async def test_a_passing_failure_is_tried_again_a_second_later(
+    tmp_path: Path, autojump_clock: trio.abc.Clock
+) -> None:
+    kernel = FakeKernel(fail_first=2)
+    pool = SparePool(tmp_path, 2, make=kernel.make, drop=kernel.drop, threaded=False)
+    t0 = trio.current_time()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(pool.run)
+        await _filled(pool)
+        assert trio.current_time() - t0 == pytest.approx(2 * RETRY_DELAY, abs=0.01)
+        assert pool.size == 2 and len(kernel.made) == 2
+        nursery.cancel_scope.cancel()
 
 
 async def test_size_zero_makes_nothing(tmp_path: Path, autojump_clock: trio.abc.Clock) -> None:
