@@ -265,7 +265,11 @@ class SandboxMixin:
             gateway=n.gateway if primary and not n.internal else "",
         )
         if spare is not None:
-            await trio.to_thread.run_sync(netlink.plug_veth, plan)
+            try:
+                await trio.to_thread.run_sync(netlink.plug_veth, plan)
+            except BaseException:
+                self._spare_veth[container_id] = spare  # still unplugged: detach deletes the pair
+                raise
         else:
             await trio.to_thread.run_sync(self._wire_sync, container_id, plan)
         live.endpoints[n.id] = endpoint

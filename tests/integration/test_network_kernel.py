@@ -208,6 +208,28 @@ async def test_spare_namespace_is_plugged_in(env) -> None:
     assert not os.path.exists(plan.netns_path)
 
 
+async def test_a_spare_that_cannot_be_plugged_in_leaves_nothing(env) -> None:
+    """The bridge vanished under the daemon: the start fails and the spare's pair goes too."""
+    manager, _, bridge = env
+    pool = manager._spares
+    with trio.fail_after(10):
+        while len(pool) < pool.size:
+            await trio.sleep(0.01)
+    spare = pool._ready[0]
+    await trio.to_thread.run_sync(lambda: subprocess.run(["ip", "link", "del", bridge], check=True))
+    s = spec()
+    cid = "f" * 64
+    await manager.register(cid, s)
+    plan = await manager.plan(cid, "orphaned", s)
+    assert plan.netns_path == spare.netns_path
+    with pytest.raises(RuntimeFailed, match="does not exist"):
+        await manager.attach(cid, "orphaned", s)
+    assert not os.path.exists(plan.netns_path)
+    with trio.fail_after(10):  # deleted in the background
+        while await trio.to_thread.run_sync(_host_link, spare.host_ifname):
+            await trio.sleep(0.02)
+
+
 @pytest.mark.parametrize("spare_netns", [0])
 async def test_kept_namespace_is_made_with_the_first_veth(env) -> None:
     """Without spares, attach (pid 0, before the runtime runs) makes the namespace plan named, and wires it."""
