@@ -28,7 +28,6 @@ import builtins
 import contextlib
 import hashlib
 import ipaddress
-import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
@@ -42,17 +41,15 @@ from supervisor.activity import Activity
 from supervisor.engine.model import ContainerSpec
 from supervisor.errors import (
     BerthError,
-    Conflict,
-    Forbidden,
     InvalidArgument,
     NotFound,
 )
-from supervisor.network import netlink, views
+from supervisor.network import netlink
+from supervisor.network.definitions import DefinitionsMixin, new_network_id
 from supervisor.network.model import (
     BRIDGE,
     HOST,
     NONE,
-    PREDEFINED,
     Driver,
     Endpoint,
     EndpointConfig,
@@ -67,7 +64,6 @@ from supervisor.network.spares import SparePool
 from supervisor.network.store import NetworkState, load_state, save_state, state_path
 from supervisor.network.subnets import (
     DEFAULT_CANDIDATES,
-    check_user_subnet,
     choose_subnet,
     gateway_for,
     parse_subnet,
@@ -76,7 +72,6 @@ from supervisor.network.subnets import (
 log = get_logger(__name__)
 
 DEFAULT_DATA_ROOT = Path("/var/lib/berth")
-IFNAME_MAX = 15
 
 
 def isolation_note() -> str:
@@ -112,14 +107,7 @@ class NetworkConfig:
         return "berth-" + hashlib.sha256(str(self.data_root).encode()).hexdigest()[:6]
 
 
-def _new_id() -> str:
-    while True:
-        nid = secrets.token_hex(32)
-        if not nid[:12].isdigit():
-            return nid
-
-
-class NetworkManager(SandboxMixin):
+class NetworkManager(SandboxMixin, DefinitionsMixin):
     """Networks, endpoints, published ports and the embedded resolver."""
 
     def __init__(self, config: NetworkConfig, bus: Any | None = None, activity: Activity | None = None) -> None:
@@ -207,10 +195,10 @@ class NetworkManager(SandboxMixin):
         by_name = {n.name: n for n in self.state.networks.values()}
         now = time.time_ns()
         if HOST not in by_name:
-            n = Network(_new_id(), HOST, Driver.HOST, now)
+            n = Network(new_network_id(), HOST, Driver.HOST, now)
             self.state.networks[n.id] = n
         if NONE not in by_name:
-            n = Network(_new_id(), NONE, Driver.NULL, now)
+            n = Network(new_network_id(), NONE, Driver.NULL, now)
             self.state.networks[n.id] = n
         bridge = by_name.get(BRIDGE)
         wanted_dev = self.config.default_bridge_name()
@@ -224,7 +212,7 @@ class NetworkManager(SandboxMixin):
             subnet = choose_subnet(self._routes, others, self.config.subnet_candidates)
         gateway = bridge.gateway if bridge is not None and bridge.subnet == subnet else gateway_for(subnet)
         if bridge is None:
-            bridge = Network(_new_id(), BRIDGE, Driver.BRIDGE, now)
+            bridge = Network(new_network_id(), BRIDGE, Driver.BRIDGE, now)
         self.state.networks[bridge.id] = replace(
             bridge, bridge=wanted_dev, subnet=subnet, gateway=gateway, mtu=self.config.mtu
         )
@@ -541,205 +529,6 @@ class NetworkManager(SandboxMixin):
                     found.append(e.ip)
         return found or None
 
-    # --- network API ---------------------------------------------------------------------
-
-    async def create_network(
-        self,
-        name: str,
-        *,
-        driver: str = "bridge",
-        internal: bool = False,
-        attachable: bool = False,
-        labels: Mapping[str, str] | None = None,
-        options: Mapping[str, str] | None = None,
-        subnet: str = "",
-        gateway: str = "",
-    ) -> Network:
-        """``docker network create``.
-
-        Raises:
-            InvalidArgument: bad name, driver, subnet, gateway or options.
-            Conflict: the name is taken ("network with name x already exists").
-            Forbidden: the subnet overlaps another network.
-        """
-        if not name or not name.strip():
-            msg = "network name must not be empty"
-            raise InvalidArgument(msg)
-        if name in PREDEFINED:
-            msg = f"{name} is a pre-defined network and cannot be created"
-            raise Forbidden(msg)
-        if driver not in ("", "bridge"):
-            msg = f"network driver {driver!r} is not supported: berth networks use the bridge driver"
-            raise InvalidArgument(msg)
-        if self._by_name(name) is not None:
-            msg = f"network with name {name} already exists"
-            raise Conflict(msg)
-        opts = dict(options or {})
-        mtu = self.config.mtu
-        if "com.docker.network.driver.mtu" in opts:
-            raw = opts["com.docker.network.driver.mtu"]
-            if not raw.isdigit() or not 68 <= int(raw) <= 65535:
-                msg = f"invalid MTU {raw!r}: expected 68-65535"
-                raise InvalidArgument(msg)
-            mtu = int(raw)
-        nid = _new_id()
-        device = opts.get("com.docker.network.bridge.name") or f"br-{nid[:12]}"
-        if len(device) > IFNAME_MAX or "/" in device or " " in device:
-            msg = f"invalid bridge name {device!r}: at most {IFNAME_MAX} characters, no '/' or spaces"
-            raise InvalidArgument(msg)
-        if any(n.bridge == device for n in self.state.networks.values()):
-            msg = f"bridge name {device} is already used by another network"
-            raise Conflict(msg)
-        taken = [n.subnet for n in self.state.networks.values() if n.subnet]
-        routes = await trio.to_thread.run_sync(netlink.host_routes)
-        ours = {n.subnet for n in self.state.networks.values()}
-        routes = [r for r in routes if r not in ours]
-        user_subnet = bool(subnet)
-        if subnet:
-            subnet = parse_subnet(subnet)
-            check_user_subnet(subnet, routes, taken)
-        elif gateway:
-            msg = "a gateway needs a subnet: pass --subnet too"
-            raise InvalidArgument(msg)
-        else:
-            subnet = choose_subnet(routes, taken, self.config.subnet_candidates)
-        n = Network(
-            id=nid, name=name, driver=Driver.BRIDGE, created=time.time_ns(), bridge=device,
-            subnet=subnet, gateway=gateway_for(subnet, gateway), internal=internal,
-            attachable=attachable, labels=dict(labels or {}), options=opts,
-            user_subnet=user_subnet, mtu=mtu,
-        )
-        self.state.networks[n.id] = n
-        try:
-            await self._bring_up(n)
-        except BaseException:
-            self.state.networks.pop(n.id, None)
-            with trio.CancelScope(shield=True):
-                await trio.to_thread.run_sync(netlink.delete_link, n.bridge)
-            self._bridges_made.discard(n.bridge)
-            raise
-        await self._save()
-        await self._apply_nat()
-        self._publish("create", n)
-        return n
-
-
-    async def remove_network(self, ref: str) -> None:
-        """``docker network rm``.
-
-        Raises:
-            NotFound, Forbidden: pre-defined, or running containers are attached.
-        """
-        n = self.get(ref)
-        if n.predefined:
-            msg = f"{n.name} is a pre-defined network and cannot be removed"
-            raise Forbidden(msg)
-        if self.containers_of(n.id):
-            msg = f"error while removing network: network {n.name} id {n.id} has active endpoints"
-            raise Forbidden(msg)
-        scope = self._resolvers.pop(n.id, None)
-        if scope is not None:
-            scope.cancel()
-        await trio.to_thread.run_sync(netlink.delete_link, n.bridge)
-        self._bridges_made.discard(n.bridge)
-        del self.state.networks[n.id]
-        self.state.ipam.drop_network(n.id)
-        for table in self.state.endpoints.values():
-            table.pop(n.id, None)
-        await self._save()
-        await self._apply_nat()
-        self._publish("destroy", n)
-
-    async def prune(self, filters: Mapping[str, builtins.list[str]]) -> builtins.list[str]:
-        """``docker network prune``: remove unused user networks; return their names.
-
-        Raises:
-            InvalidArgument: an unknown filter (only ``label``, ``label!`` and ``until``).
-        """
-        for key in filters:
-            if key not in ("label", "label!", "until"):
-                msg = f"invalid filter '{key}'"
-                raise InvalidArgument(msg)
-        until = _parse_until(filters.get("until", []))
-        removed = []
-        for n in list(self.state.networks.values()):
-            if n.predefined or self.containers_of(n.id):
-                continue
-            if not all(views._label_match(n.labels, v) for v in filters.get("label", [])):
-                continue
-            if any(views._label_match(n.labels, v) for v in filters.get("label!", [])):
-                continue
-            if until is not None and n.created >= until:
-                continue
-            with contextlib.suppress(BerthError):
-                await self.remove_network(n.id)
-                removed.append(n.name)
-        return removed
-
-    async def connect(
-        self, network_ref: str, container_id: str, name: str, spec: ContainerSpec,
-        cfg: EndpointConfig, *, running_pid: int = 0,
-    ) -> None:
-        """``docker network connect``: record the endpoint; wire it now if the container runs.
-
-        Raises:
-            NotFound: no such network.
-            Forbidden: host/none/container: modes, or already connected.
-            InvalidArgument: a static address where none is allowed.
-        """
-        n = self.get(network_ref)
-        mode = spec.network_mode
-        if n.driver is not Driver.BRIDGE or mode in (HOST, NONE) or mode.startswith("container:"):
-            msg = "container sharing network namespace with another container or host cannot be connected to any other network"
-            if n.driver is not Driver.BRIDGE:
-                msg = f"container cannot be disconnected from host network or connected to {n.name} network"
-            raise Forbidden(msg)
-        if cfg.ipv4_address:
-            self._check_static(n, cfg.ipv4_address)
-        table = dict(self._configs(container_id, spec))
-        if n.id in table:
-            msg = f"endpoint with name {name} already exists in network {n.name}"
-            raise Forbidden(msg)
-        table[n.id] = cfg
-        live = self._live.get(container_id)
-        if live is not None and live.attached and running_pid:
-            try:
-                await self._connect_live(container_id, live, n, cfg, primary=not live.endpoints)
-            except BaseException:
-                self.state.ipam.release(n.id, container_id)
-                raise
-        self.state.endpoints[container_id] = table
-        await self._save()
-        self._publish("connect", n, container=container_id)
-
-    async def disconnect(
-        self, network_ref: str, container_id: str, spec: ContainerSpec, *, force: bool = False
-    ) -> None:
-        """``docker network disconnect``: forget the endpoint; unplug it if the container runs.
-
-        Raises:
-            NotFound: no such network.
-            Forbidden: host/none, or the container is not connected.
-        """
-        n = self.get(network_ref)
-        if n.driver is not Driver.BRIDGE:
-            msg = f"container cannot be disconnected from host network or connected to {n.name} network"
-            raise Forbidden(msg)
-        table = dict(self._configs(container_id, spec))
-        if n.id not in table and not force:
-            msg = f"container {container_id} is not connected to network {n.name}"
-            raise Forbidden(msg)
-        table.pop(n.id, None)
-        live = self._live.get(container_id)
-        if live is not None and n.id in live.endpoints:
-            e = live.endpoints.pop(n.id)
-            await trio.to_thread.run_sync(netlink.delete_link, e.host_ifname)
-        self.state.ipam.release(n.id, container_id)
-        self.state.endpoints[container_id] = table
-        await self._save()
-        self._publish("disconnect", n, container=container_id)
-
-
 def _endpoint_json(network_id: str, e: Endpoint | None, aliases: tuple[str, ...]) -> dict[str, Any]:
     return {
         "IPAMConfig": None, "Links": None, "Aliases": list(aliases) or None, "MacAddress": e.mac if e else "",
@@ -754,19 +543,3 @@ def _endpoint_json(network_id: str, e: Endpoint | None, aliases: tuple[str, ...]
 def _collides(subnet: str, routes: list[str], device: str) -> bool:
     net = ipaddress.IPv4Network(subnet)
     return any(net.overlaps(ipaddress.IPv4Network(r, strict=False)) for r in routes)
-
-
-def _parse_until(values: list[str]) -> int | None:
-    """``until``: unix seconds (float) or a Go duration like 24h, as an ns instant."""
-    if not values:
-        return None
-    value = values[0].strip()
-    try:
-        return int(float(value) * 1e9)
-    except ValueError:
-        pass
-    units = {"s": 1, "m": 60, "h": 3600}
-    if value and value[-1] in units and value[:-1].replace(".", "", 1).isdigit():
-        return time.time_ns() - int(float(value[:-1]) * units[value[-1]] * 1e9)
-    msg = f"invalid filter 'until={value}'"
-    raise InvalidArgument(msg)
