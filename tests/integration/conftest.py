@@ -24,6 +24,17 @@ ROOT = os.geteuid() == 0
 HAVE_RUNC = shutil.which("runc") is not None
 HAVE_DOCKER = shutil.which("docker") is not None
 
+# Tests that run busybox containers on bare runc (no daemon).
+RUNC = shutil.which("runc")
+BUSYBOX = next((p for p in ("/bin/busybox", "/usr/bin/busybox") if os.path.exists(p)), None)
+RUNC_BUSYBOX_MARKS = [
+    pytest.mark.integration,
+    pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
+    pytest.mark.skipif(RUNC is None, reason="runc not installed"),
+    pytest.mark.skipif(BUSYBOX is None, reason="busybox not installed"),
+    pytest.mark.timeout(60),
+]
+
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

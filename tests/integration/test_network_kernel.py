@@ -26,6 +26,7 @@ from supervisor.errors import BerthError, RuntimeFailed
 from supervisor.network.manager import NetworkConfig, NetworkManager
 from supervisor.network.model import NetnsMode
 from supervisor.network.netlink import links_with_prefix
+from supervisor.network.spares import SparePool
 
 pytestmark = pytest.mark.skipif(shutil.which("unshare") is None or shutil.which("busybox") is None, reason="needs unshare and busybox")
 
@@ -171,6 +172,13 @@ def _show_addrs(netns_path: str) -> str:
     return out.replace("\\", " ")
 
 
+async def _pool_filled(pool: SparePool) -> None:
+    """Wait (at most 10 s) until the pool holds its full count of spares."""
+    with trio.fail_after(10):
+        while len(pool) < pool.size:
+            await trio.sleep(0.01)
+
+
 def _host_link(name: str) -> str:
     return subprocess.run(["ip", "-o", "link", "show", name], capture_output=True, text=True, check=False).stdout
 
@@ -179,9 +187,7 @@ async def test_spare_namespace_is_plugged_in(env) -> None:
     """A start takes a namespace made ahead of need; attach plugs its veth in; the pool refills."""
     manager, _, bridge = env
     pool = manager._spares
-    with trio.fail_after(10):
-        while len(pool) < pool.size:
-            await trio.sleep(0.01)
+    await _pool_filled(pool)
     spare_paths = {s.netns_path for s in pool._ready}
     s = spec()
     cid = "d" * 64
@@ -199,9 +205,7 @@ async def test_spare_namespace_is_plugged_in(env) -> None:
         host = await trio.to_thread.run_sync(_host_link, primary.host_ifname)
         assert f"master {bridge}" in host
         assert "state UP" in host or "LOWER_UP" in host
-        with trio.fail_after(10):  # the pool made the next one
-            while len(pool) < pool.size:
-                await trio.sleep(0.01)
+        await _pool_filled(pool)  # the pool made the next one
         assert plan.netns_path not in {s.netns_path for s in pool._ready}
     finally:
         await manager.detach(cid)
@@ -212,9 +216,7 @@ async def test_a_spare_that_cannot_be_plugged_in_leaves_nothing(env) -> None:
     """The bridge vanished under the daemon: the start fails and the spare's pair goes too."""
     manager, _, bridge = env
     pool = manager._spares
-    with trio.fail_after(10):
-        while len(pool) < pool.size:
-            await trio.sleep(0.01)
+    await _pool_filled(pool)
     spare = pool._ready[0]
     await trio.to_thread.run_sync(lambda: subprocess.run(["ip", "link", "del", bridge], check=True))
     s = spec()

@@ -8,7 +8,6 @@ directories nor its state directory. Everything is removed in ``finally``.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import time
@@ -21,17 +20,9 @@ import trio
 
 from supervisor.engine.cgroups import container_cgroup_dirs, detect_layout
 from supervisor.engine.runtime import RuncRuntime
+from tests.integration.conftest import BUSYBOX, RUNC, RUNC_BUSYBOX_MARKS
 
-RUNC = shutil.which("runc")
-BUSYBOX = next((p for p in ("/bin/busybox", "/usr/bin/busybox") if os.path.exists(p)), None)
-
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
-    pytest.mark.skipif(RUNC is None, reason="runc not installed"),
-    pytest.mark.skipif(BUSYBOX is None, reason="busybox not installed"),
-    pytest.mark.timeout(60),
-]
+pytestmark = RUNC_BUSYBOX_MARKS
 
 
 @pytest.fixture

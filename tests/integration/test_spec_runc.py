@@ -27,17 +27,9 @@ from supervisor.engine.cgroups import container_cgroup_dirs, detect_layout, swap
 from supervisor.engine.model import ContainerSpec, Resources, Ulimit
 from supervisor.engine.spec import EtcFiles, SpecInputs, build_spec
 from supervisor.engine.users import resolve_user
+from tests.integration.conftest import BUSYBOX, RUNC, RUNC_BUSYBOX_MARKS
 
-RUNC = shutil.which("runc")
-BUSYBOX = next((p for p in ("/bin/busybox", "/usr/bin/busybox") if os.path.exists(p)), None)
-
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
-    pytest.mark.skipif(RUNC is None, reason="runc not installed"),
-    pytest.mark.skipif(BUSYBOX is None, reason="busybox not installed"),
-    pytest.mark.timeout(60),
-]
+pytestmark = RUNC_BUSYBOX_MARKS
 
 APPLETS = ("sh", "cat", "id", "hostname", "grep", "wc", "echo", "sleep", "env", "tr", "ls", "awk")
 PASSWD = "root:x:0:0:root:/root:/bin/sh\ntester:x:1000:1000:T:/home/tester:/bin/sh\n"
