@@ -100,6 +100,8 @@ class ImageRoutes:
 
     async def remove(self, req: Request) -> Response:
         image = self.images.resolve(req.params["name"])
+        # A container removed a moment ago may still have the image's layers mounted.
+        await self.engine.settle_teardowns()
         items = await self.images.remove(
             req.params["name"], force=req.query_bool("force"), users=self.engine.users_of_image
         )

@@ -79,6 +79,9 @@ class Container:
         # Whether the rootfs may be mounted: unknown (True) for a container found on
         # disk at daemon start, so its removal still unmounts; create sets False.
         self.rootfs_mounted = True
+        # The last run's runtime state and cgroups are still there: an auto-removed
+        # container's last run leaves them, and its removal clears them once announced.
+        self.runtime_leftover = False
         # The log store: None for the `none` driver.
         self.log: ContainerLog | None = None
 

@@ -160,6 +160,8 @@ class Engine(RunsMixin, StoppingMixin):
         self._containers: dict[str, Container] = {}
         self._names: dict[str, str] = {}
         self._nursery: trio.Nursery | None = None
+        # Removals announced whose teardown (log, runtime state, mount, directory) runs.
+        self._teardowns: set[trio.Event] = set()
         self.draining = False
         # Called with the container id after each exit, before the cgroup goes (stats' OOM check).
         self.exit_hook: Callable[[str], None] | None = None
@@ -215,6 +217,7 @@ class Engine(RunsMixin, StoppingMixin):
         async with trio.open_nursery() as nursery:
             for c in running:
                 nursery.start_soon(self._shutdown_one, c)
+        await self.settle_teardowns()
         await self.store.flush()
         await trio.to_thread.run_sync(self._remove_cgroup_parent)
 
@@ -450,26 +453,53 @@ class Engine(RunsMixin, StoppingMixin):
                 msg = f"container {c.id} is running"
                 raise Conflict(msg)
             self._apply(c, st.Fact.REMOVING)
-            if c.log is not None:
+            done = trio.Event()
+            self._teardowns.add(done)
+            try:
+                if self.network is not None:
+                    with trio.CancelScope(shield=True):
+                        await self.network.forget(c.id)
+                del self._containers[c.id]
+                self._names.pop(c.name, None)
+                if self.volumes is not None:
+                    with trio.CancelScope(shield=True):
+                        await self.volumes.release(c.id, remove_anonymous=remove_volumes)
+                self._publish(c, "destroy")
+                c.notify_removed()
+                if self.remove_hook is not None:
+                    self.remove_hook(c.id)
+                # Announced (`docker run --rm` goes on now): nothing can reach the container
+                # any more, and what the kernel and the disk still hold for it goes.
                 with trio.CancelScope(shield=True):
-                    await c.log.close()
+                    await self._teardown(c)
+            finally:
+                self._teardowns.discard(done)
+                done.set()
+
+    async def settle_teardowns(self) -> None:
+        """Wait until the removals already announced have torn down (milliseconds).
+
+        A removed container's overlay mount holds its image's layers until its
+        teardown ends: ``rmi`` and shutdown wait for it.
+        """
+        while self._teardowns:
+            await next(iter(self._teardowns)).wait()
+
+    async def _teardown(self, c: Container) -> None:
+        """A removed container's log, runtime state, mount, then its directories."""
+        if c.log is not None:
+            await c.log.close()
+        try:
+            await self._release_leftovers(c)
             if c.rootfs_mounted:  # a run's end unmounted it already
                 await self.mounter.unmount(self.paths.rootfs(c.id))
                 c.rootfs_mounted = False
-            if self.network is not None:
-                with trio.CancelScope(shield=True):
-                    await self.network.forget(c.id)
-            del self._containers[c.id]
-            self._names.pop(c.name, None)
-            # The directories go in the store's writer thread, off the caller's path.
-            self.store.forget_nowait(c.id, also=(self.paths.bundle(c.id),))
-            if self.volumes is not None:
-                with trio.CancelScope(shield=True):
-                    await self.volumes.release(c.id, remove_anonymous=remove_volumes)
-            self._publish(c, "destroy")
-            c.notify_removed()
-            if self.remove_hook is not None:
-                self.remove_hook(c.id)
+        except BerthError as exc:
+            # Its directory stays (the mount is inside); the next daemon start shows it as dead.
+            log.error("removed container's rootfs stays mounted", container_id=c.id, error=exc.message)
+            return
+        # The directories go in the store's writer thread, off the caller's path.
+        self.store.forget_nowait(c.id, also=(self.paths.bundle(c.id),))
 
     async def update(self, c: Container, spec: ContainerSpec) -> None:
         """``docker update``: new resources (applied live to a running container) and policy."""
@@ -539,6 +569,8 @@ class Engine(RunsMixin, StoppingMixin):
             self._containers[record.id] = c
             self._names[record.name] = record.id
             if record.state.removing:
+                # Its removal was cut short: runc's state may be left too (``docker rm`` clears it).
+                c.runtime_leftover = True
                 self._set_state(c, replace(record.state, removing=False, dead=True))
         async with trio.open_nursery() as nursery:
             for c in list(self._containers.values()):

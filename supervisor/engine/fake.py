@@ -137,7 +137,7 @@ class FakeRuntime:
         self.calls.append(("update", container_id))
         await trio.lowlevel.checkpoint()
 
-    async def delete(self, container_id: str, *, force: bool = False) -> None:
+    async def delete(self, container_id: str, *, force: bool = False, inline: bool = True) -> None:
         self.calls.append(("delete", container_id))
         process = self.created.pop(container_id, None)
         if process is not None and force:

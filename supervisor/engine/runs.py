@@ -274,18 +274,27 @@ class RunsMixin:
                 self._record_exit(c, 255, 0.0, f"internal error: {type(exc).__name__}: {exc}")
         finally:
             c.run_done.set()
-        if c.record.spec.auto_remove and not c.restarting_by_api and not self.draining:
+        if self._removed_on_exit(c):
             try:
                 await self._remove(c)
             except BerthError as exc:
                 log.error("auto-remove failed", container_id=c.id, error=exc.message)
+        # Not removed after all (or the removal failed): what the last run left goes now.
+        with trio.CancelScope(shield=True):
+            await self._release_leftovers(c)
+
+    def _removed_on_exit(self, c: Container) -> bool:
+        """Whether the run that ends now is ``--rm``'s: the container goes with its exit."""
+        return c.record.spec.auto_remove and not c.restarting_by_api and not self.draining
 
     async def _supervise_runs(self, c: Container, launched: tuple[Any, int, int]) -> None:
         """Feed every exit to the tracker and apply its decision, until the last exit."""
         while True:
             exit_code, duration = await self._run_until_exit(c, launched)
             with trio.CancelScope(shield=True):
-                await self._cleanup_run(c, keep_network=True)
+                # A --rm container's runtime state and mount outlive its exit a little:
+                # they go right after its removal is announced, off `docker run --rm`'s path.
+                await self._cleanup_run(c, keep_network=True, keep_runtime=self._removed_on_exit(c))
             decision = c.tracker.on_exit(
                 trio.current_time(), exit_code, duration,
                 manually_stopped=c.state.manually_stopped, daemon_shutting_down=self.draining,
@@ -297,6 +306,8 @@ class RunsMixin:
                     c, exit_code, duration, _stop_reason(decision, c.state.manually_stopped)
                 )
                 return
+            with trio.CancelScope(shield=True):
+                await self._release_leftovers(c)
             self._record_restarting(c, exit_code, duration)
             relaunched = await self._restart_after(c, decision.delay)
             if relaunched is None:
@@ -361,16 +372,30 @@ class RunsMixin:
             self._set_state(c, replace(c.state, oom_killed=True))
         self._publish(c, "oom")
 
-    async def _cleanup_run(self, c: Container, *, keep_network: bool = False) -> None:
+    async def _cleanup_run(self, c: Container, *, keep_network: bool = False, keep_runtime: bool = False) -> None:
         """Release what a run held: stdin, the runtime's state and cgroups, the rootfs mount.
 
         With ``keep_network`` the container's network (its kept namespace, veth,
         address and published ports) stays for the next run of a policy restart.
+        With ``keep_runtime`` the runtime's state and the mount stay too, marked as
+        leftovers for ``_release_leftovers`` (the container is about to be removed).
         """
         with self._busy():
-            await self._release_run(c, keep_network=keep_network)
+            await self._release_run(c, keep_network=keep_network, keep_runtime=keep_runtime)
 
-    async def _release_run(self, c: Container, *, keep_network: bool) -> None:
+    async def _release_leftovers(self, c: Container) -> None:
+        """Delete the runtime's state and cgroups, then unmount, if a run left them."""
+        if not c.runtime_leftover:
+            return
+        with self._busy():
+            # Off the trio thread: this runs right after a removal is announced, while its
+            # waiters (`docker run --rm`) are being answered.
+            await self.runtime.delete(c.id, force=True, inline=False)
+            c.runtime_leftover = False
+            await self.mounter.unmount(self.paths.rootfs(c.id))
+            c.rootfs_mounted = False
+
+    async def _release_run(self, c: Container, *, keep_network: bool, keep_runtime: bool = False) -> None:
         if self.exit_hook is not None:
             # A last look at the cgroup before runc removes it (an OOM right before exit).
             self.exit_hook(c.id)
@@ -382,6 +407,9 @@ class RunsMixin:
             c.stdin = None
         if self.network is not None and not keep_network:
             await self.network.detach(c.id)
+        if keep_runtime:
+            c.runtime_leftover = True
+            return
         await self.runtime.delete(c.id, force=True)
         await self.mounter.unmount(self.paths.rootfs(c.id))
         c.rootfs_mounted = False

@@ -75,7 +75,14 @@ class Runtime(Protocol):
 
     async def update(self, container_id: str, resources: Mapping[str, Any]) -> None: ...
 
-    async def delete(self, container_id: str, *, force: bool = False) -> None: ...
+    async def delete(self, container_id: str, *, force: bool = False, inline: bool = True) -> None:
+        """Remove the container's runtime state and cgroups.
+
+        ``inline=False``: the trio thread has more urgent work (a removal was just
+        announced and its waiters answer now), so even quick kernel work goes to a
+        worker thread.
+        """
+        ...
 
     def adopt(self, pid: int) -> RuntimeProcess: ...
 
@@ -298,8 +305,12 @@ class RuncRuntime:
             shutil.rmtree(state_dir, ignore_errors=True)
         return True
 
-    async def delete(self, container_id: str, *, force: bool = False) -> None:
-        if self._delete_stopped_fast(container_id):
+    async def delete(self, container_id: str, *, force: bool = False, inline: bool = True) -> None:
+        if inline:
+            deleted = self._delete_stopped_fast(container_id)
+        else:
+            deleted = await trio.to_thread.run_sync(self._delete_stopped_fast, container_id)
+        if deleted:
             with contextlib.suppress(FileNotFoundError):
                 (self.log_dir / f"{container_id}.log").unlink()
             return

@@ -35,6 +35,7 @@ log = get_logger(__name__)
 FORMAT_VERSION = 1
 RECORD_FILE = "container.json"
 TRASH = ".removed"  # under the store's root: removed containers' directories, awaiting deletion
+MAX_WRITE_DELAY = 0.05  # seconds a queued record waits at most for the engine's lull
 
 
 def write_atomic(path: Path, data: bytes, *, mode: int = 0o600) -> None:
@@ -153,6 +154,11 @@ class ContainerStore:
         try:
             while True:
                 await self._wakeup.wait()
+                # A lull first (bounded): a start or an exit in progress would share the
+                # GIL and the disk with the write, and a short-lived container's states
+                # (running, exited, removed) often coalesce into one write, or none.
+                with trio.move_on_after(MAX_WRITE_DELAY):
+                    await self.activity.wait_quiet()
                 self._wakeup = trio.Event()
                 while self._pending:
                     batch, self._pending = self._pending, {}

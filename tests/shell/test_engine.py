@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -55,8 +55,13 @@ class FakeMounter:
         await self.mount(plan, upper=upper, work=work, target=target)
         return then()
 
+    # When set, unmounting waits for it (a slow kernel teardown).
+    gate: trio.Event | None = None
+
     async def unmount(self, target: Path) -> None:
         await trio.lowlevel.checkpoint()
+        if self.gate is not None:
+            await self.gate.wait()
         self.mounted.discard(target)
 
 
@@ -219,6 +224,87 @@ async def test_auto_remove_after_exit(autojump_clock: trio.testing.MockClock, ri
         rig.engine.get(c.id)
     await trio.testing.wait_all_tasks_blocked()
     assert [a for a, _ in rig.events] == ["create", "start", "die", "destroy"]
+
+
+async def test_auto_remove_is_announced_before_the_teardown(
+    autojump_clock: trio.testing.MockClock, rig: Rig
+) -> None:
+    """`docker run --rm` goes on once the container is gone; its mount and runtime state go right after.
+
+    Shutdown and ``rmi`` (``settle_teardowns``) wait for that teardown.
+    """
+    rig.programs["next"] = FakeProgram(exit_after=0.5, exit_code=0)
+    rig.mounter.gate = trio.Event()
+    c = await rig.engine.create(spec(auto_remove=True))
+    rootfs = rig.engine.paths.rootfs(c.id)
+    waiter = rig.engine.register_wait(c, "removed")
+    await rig.engine.start(c.id)
+    with trio.fail_after(10):  # announced although the unmount does not end
+        await waiter.event.wait()
+    with pytest.raises(NotFound):
+        rig.engine.get(c.id)
+    await trio.testing.wait_all_tasks_blocked()
+    assert [a for a, _ in rig.events] == ["create", "start", "die", "destroy"]
+    # Still mounted, its directory still there: the teardown waits on the (gated) unmount.
+    assert rootfs in rig.mounter.mounted
+    assert ("delete", c.id) in rig.runtime.calls
+    assert rig.engine.paths.container_dir(c.id).exists()
+    settled = trio.Event()
+
+    async def settle() -> None:
+        await rig.engine.settle_teardowns()
+        settled.set()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(settle)
+        await trio.sleep(1)
+        assert not settled.is_set()
+        rig.mounter.gate.set()
+    assert rootfs not in rig.mounter.mounted
+    await rig.engine.store.flush()
+    assert not rig.engine.paths.container_dir(c.id).exists()
+
+
+async def test_rm_answers_after_the_teardown(autojump_clock: trio.testing.MockClock, rig: Rig) -> None:
+    """``docker rm`` returns once the mount and the runtime state are gone, as Docker's does."""
+    rig.programs["next"] = FakeProgram(exit_after=0.5, exit_code=0)
+    c = await rig.engine.create(spec())
+    waiter = rig.engine.register_wait(c, "next-exit")
+    await rig.engine.start(c.id)
+    await waiter.event.wait()
+    rootfs = rig.engine.paths.rootfs(c.id)
+    # As for a container found on disk at daemon start: it may still be mounted.
+    rig.mounter.mounted.add(rootfs)
+    c.rootfs_mounted = True
+    rig.mounter.gate = trio.Event()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(rig.engine.remove, c.id)
+        await trio.sleep(1)
+        assert rootfs in rig.mounter.mounted
+        rig.mounter.gate.set()
+    assert rootfs not in rig.mounter.mounted
+    with pytest.raises(NotFound):
+        rig.engine.get(c.id)
+
+
+async def test_recovered_removal_is_dead_and_rm_clears_the_runtime_state(
+    autojump_clock: trio.testing.MockClock, rig: Rig, nursery: trio.Nursery
+) -> None:
+    """A daemon that died mid-removal: the container comes back dead; rm deletes runc's state too."""
+    c = await rig.engine.create(spec())
+    rig.engine.store.save_nowait(c.with_state(replace(c.state, removing=True)))
+    await rig.engine.store.flush()
+    again = Engine(
+        EngineConfig(paths=rig.engine.paths), rig.runtime, StubImages(),  # type: ignore[arg-type]
+        rig.bus, BundleContext(cgroup_layout=CgroupLayout(version=CgroupVersion.V1)), rig.mounter,
+    )
+    await nursery.start(again.run)
+    found = again.get(c.id)
+    assert found.state.status is Status.DEAD
+    await again.remove(c.id)
+    assert ("delete", c.id) in rig.runtime.calls
+    with pytest.raises(NotFound):
+        again.get(c.id)
 
 
 async def test_restart_emits_restart_and_keeps_container(autojump_clock: trio.testing.MockClock, rig: Rig) -> None:

@@ -1,4 +1,4 @@
-"""Background work waits for the engine's lulls: the activity gauge, spare namespaces, the store's trash.
+"""Background work waits for the engine's lulls: the activity gauge, spare namespaces, the store's records and trash.
 
 Fakes stand in for the kernel work (making a namespace, deleting a tree) so
 virtual time is exact; the real namespaces are tested in
@@ -15,7 +15,7 @@ import trio
 
 from supervisor.activity import QUIET, Activity
 from supervisor.engine.model import ContainerRecord, ContainerSpec
-from supervisor.engine.store import RECORD_FILE, TRASH, ContainerStore
+from supervisor.engine.store import MAX_WRITE_DELAY, RECORD_FILE, TRASH, ContainerStore
 from supervisor.errors import RuntimeFailed
 from supervisor.network.spares import MAX_FAILURES, RETRY_DELAY, Spare, SparePool
 
@@ -185,6 +185,47 @@ async def test_a_removed_directory_goes_to_the_trash_then_away_in_a_lull(
         with trio.fail_after(5):
             while store.trash_pending or (tmp_path / "containers" / TRASH / cid).exists():
                 await trio.sleep(0.001)
+        nursery.cancel_scope.cancel()
+
+
+async def test_records_wait_for_a_lull_but_not_longer_than_the_bound(
+    tmp_path: Path, autojump_clock: trio.abc.Clock
+) -> None:
+    activity = Activity()
+    store = ContainerStore(tmp_path / "containers", activity=activity)
+    cid = "d" * 64
+    async with trio.open_nursery() as nursery:
+        await nursery.start(store.run_writer)
+        directory = store.create_dir(cid)
+        with activity.busy():  # a start or an exit in progress
+            store.save_nowait(_record(cid))
+            await trio.sleep(MAX_WRITE_DELAY / 2)
+            assert not (directory / RECORD_FILE).exists()
+            # Still busy (no lull ever comes), but a record waits only so long.
+            with trio.fail_after(10):
+                while not (directory / RECORD_FILE).exists():
+                    await trio.sleep(0.001)  # polling keeps the autojump clock from leaping
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_short_lived_container_is_forgotten_without_its_records_being_written(
+    tmp_path: Path, autojump_clock: trio.abc.Clock
+) -> None:
+    """create, running, exited, removed within one busy spell: one rename, no record write."""
+    activity = Activity()
+    store = ContainerStore(tmp_path / "containers", activity=activity)
+    cid = "c" * 64
+    async with trio.open_nursery() as nursery:
+        await nursery.start(store.run_writer)
+        store.create_dir(cid)
+        with activity.busy():
+            for _ in range(3):
+                store.save_nowait(_record(cid))
+                await trio.sleep(0.001)
+            store.forget_nowait(cid)
+        await store.flush()
+        trashed = tmp_path / "containers" / TRASH / cid
+        assert trashed.is_dir() and not (trashed / RECORD_FILE).exists()
         nursery.cancel_scope.cancel()
 
 
