@@ -92,6 +92,16 @@ class Ipam:
             del pool.owners[ip]
         return freed
 
+    def transfer(self, network_id: str, owner: str, new_owner: str) -> list[str]:
+        """Hand ``owner``'s addresses on the network to ``new_owner``; return them."""
+        pool = self._pools.get(network_id)
+        if pool is None:
+            return []
+        moved = [ip for ip, who in pool.owners.items() if who == owner]
+        for ip in moved:
+            pool.owners[ip] = new_owner
+        return moved
+
     def release_owner(self, owner: str) -> None:
         """Free ``owner``'s addresses on every network."""
         for network_id in list(self._pools):

@@ -58,6 +58,7 @@ from supervisor.network.model import (
 )
 from supervisor.network.nat import NatNetwork, NatRules
 from supervisor.network.ports import PortBinding, plan_ports, port_map, summary
+from supervisor.network.prewired import Prewired
 from supervisor.network.resolver import Resolver, host_nameservers
 from supervisor.network.sandbox import Live, SandboxMixin, netns_mode
 from supervisor.network.spares import SparePool
@@ -130,6 +131,11 @@ class NetworkManager(SandboxMixin, DefinitionsMixin):
         # veth's host side here until its first endpoint plugs it in.
         self._spares = SparePool(self._netns_dir, config.spare_netns, activity=activity)
         self._spare_veth: dict[str, str] = {}
+        # One spare wired for the default bridge (``prewired``), and the containers that
+        # took it, until their first endpoint is recorded.
+        self._prewired: Prewired | None = None
+        self._prewired_taken = trio.Event()
+        self._plugged: dict[str, tuple[str, str]] = {}
         self._nursery: trio.Nursery | None = None
         self._save_lock = trio.Lock()
         self._forwarders = tuple(host_nameservers(config.host_resolv_conf))
@@ -146,6 +152,7 @@ class NetworkManager(SandboxMixin, DefinitionsMixin):
                 self._nursery = nursery
                 await self._open()
                 await nursery.start(self._spares.run)
+                await nursery.start(self._keep_prewired)
                 task_status.started(self)
                 await trio.sleep_forever()
         finally:
@@ -275,7 +282,9 @@ class NetworkManager(SandboxMixin, DefinitionsMixin):
         hosts = [e.host_ifname for live in self._live.values() for e in live.endpoints.values()]
         hosts += sorted(self._doomed)  # detached veths whose background deletion had not run
         hosts += sorted(self._spare_veth.values())  # spares taken, never plugged in
+        hosts += sorted(veth for veth, _ in self._plugged.values())  # wired spares taken, never used
         self._spare_veth.clear()
+        self._plugged.clear()
         bridges = sorted(self._bridges_made)
 
         def remove_all() -> None:

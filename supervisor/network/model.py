@@ -10,6 +10,7 @@ container's namespace with an address), gone when the run ends.
 from __future__ import annotations
 
 import enum
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -127,3 +128,8 @@ def endpoint_config_from_json(data: Mapping[str, object]) -> EndpointConfig:
         aliases=tuple(str(a) for a in data.get("aliases") or ()),  # type: ignore[attr-defined]
         ipv4_address=str(data.get("ipv4_address", "")),
     )
+
+
+def mac_for(ip: str) -> str:
+    """Docker's MAC for an address: 02:42 and the four address bytes."""
+    return "02:42:" + ":".join(f"{b:02x}" for b in ipaddress.IPv4Address(ip).packed)

@@ -18,7 +18,6 @@ order a run uses it:
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,8 +29,17 @@ from supervisor.engine.etcfiles import HostEntry, own_host_entry
 from supervisor.engine.model import ContainerSpec
 from supervisor.errors import BerthError, Conflict, NotFound, RuntimeFailed
 from supervisor.network import netlink
-from supervisor.network.model import BRIDGE, HOST, Endpoint, EndpointConfig, NetnsMode, Network
+from supervisor.network.model import (
+    BRIDGE,
+    HOST,
+    Endpoint,
+    EndpointConfig,
+    NetnsMode,
+    Network,
+    mac_for,
+)
 from supervisor.network.ports import PortBinding, plan_ports
+from supervisor.network.prewired import PrewiredMixin
 from supervisor.network.proxy import BoundPort, bind_port, serve_port
 from supervisor.network.spares import SPARE_IFNAME, SparePool
 
@@ -80,11 +88,6 @@ class Live:
     attached: bool = False
 
 
-def mac_for(ip: str) -> str:
-    """Docker's MAC for an address: 02:42 and the four address bytes."""
-    return "02:42:" + ":".join(f"{b:02x}" for b in ipaddress.IPv4Address(ip).packed)
-
-
 def netns_mode(spec: ContainerSpec) -> NetnsMode:
     """How the container's namespace is made, from its network mode alone."""
     if spec.network_mode == HOST:
@@ -93,7 +96,7 @@ def netns_mode(spec: ContainerSpec) -> NetnsMode:
         return NetnsMode.PATH
     return NetnsMode.NEW
 
-class SandboxMixin:
+class SandboxMixin(PrewiredMixin):
     """Plan, attach and detach containers' runs; mixed into ``NetworkManager`` (which provides the attributes)."""
 
     # Provided by NetworkManager.
@@ -162,6 +165,8 @@ class SandboxMixin:
                 raise NotFound(msg)
         hosts: list[HostEntry] = []
         nameservers: tuple[str, ...] = ()
+        # The spare wired for the default bridge, if it fits: its address becomes this container's.
+        adopted = self._adopt_prewired(container_id, configs) if container_id not in self._netns else None
         try:
             for i, (nid, cfg) in enumerate(configs.items()):
                 n = self.state.networks[nid]
@@ -172,6 +177,8 @@ class SandboxMixin:
                         nameservers = (n.gateway,)
         except BerthError:
             self.state.ipam.release_owner(container_id)
+            if adopted is not None:
+                self._return_prewired(container_id, adopted)
             raise
         # Not saved: a run's addresses are released at every daemon start (no
         # container survives a restart), so writing them on the start path buys nothing.
@@ -251,14 +258,25 @@ class SandboxMixin:
         while ifname in used:
             k += 1
             ifname = f"eth{k}"
-        spare = None
+        spare = plugged = None
         if ifname == SPARE_IFNAME and live.netns_path == self._netns.get(container_id):
+            plugged = self._plugged.pop(container_id, None)
             spare = self._spare_veth.pop(container_id, None)
+        if plugged is not None and plugged[1] != ip:
+            # Unreachable while plan hands the spare's own address over; never wire it twice.
+            self._spare_veth[container_id] = plugged[0]  # detach deletes the pair
+            msg = f"the wired spare has {plugged[1]}, not {ip}"
+            raise RuntimeFailed(msg)
         endpoint = Endpoint(
             network_id=n.id, network_name=n.name, endpoint_id=secrets.token_hex(32), ip=ip,
             prefix_len=n.prefix_len, gateway=n.gateway, mac=mac_for(ip),
-            host_ifname=spare or "veth" + secrets.token_hex(4)[:7], ifname=ifname, aliases=cfg.aliases,
+            host_ifname=(plugged[0] if plugged else spare) or "veth" + secrets.token_hex(4)[:7],
+            ifname=ifname, aliases=cfg.aliases,
         )
+        if plugged is not None:
+            # Wired ahead of need for exactly this address (``prewired``): nothing to do.
+            live.endpoints[n.id] = endpoint
+            return endpoint
         plan = netlink.VethPlan(
             bridge=n.bridge, host_ifname=endpoint.host_ifname, netns_path=live.netns_path,
             ifname=ifname, address=ip, prefix_len=n.prefix_len, mac=endpoint.mac, mtu=n.mtu,
@@ -326,6 +344,9 @@ class SandboxMixin:
         unplugged = self._spare_veth.pop(container_id, None)
         if unplugged is not None:  # a spare taken but never plugged in: its pair goes too
             names.append(unplugged)
+        adopted = self._plugged.pop(container_id, None)
+        if adopted is not None:  # a wired spare taken, its endpoint never recorded
+            names.append(adopted[0])
         if names:
             self._doomed.update(names)
 

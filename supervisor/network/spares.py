@@ -89,6 +89,7 @@ class SparePool:
         self.activity = activity or Activity()
         self._ready: deque[Spare] = deque()
         self._wanted = trio.Event()
+        self._added = trio.Event()
         self.made = 0
         self.taken = 0
 
@@ -103,6 +104,11 @@ class SparePool:
         self.taken += 1
         self._wanted.set()
         return spare
+
+    async def wait_ready(self) -> None:
+        """Return once a spare is ready (never, with the pool disabled)."""
+        while not self._ready:
+            await self._added.wait()
 
     def new_spare(self) -> Spare:
         token = secrets.token_hex(8)
@@ -142,6 +148,8 @@ class SparePool:
                     failures = 0
                     self._ready.append(spare)
                     self.made += 1
+                    self._added.set()
+                    self._added = trio.Event()
                 await self._wanted.wait()
                 self._wanted = trio.Event()
             await trio.sleep_forever()
@@ -153,6 +161,10 @@ class SparePool:
                         await trio.to_thread.run_sync(self._drop_all, spares)
                 else:
                     self._drop_all(spares)
+
+    def discard(self, spare: Spare) -> None:
+        """Drop a spare taken from the pool and not used (blocking: a worker thread)."""
+        self._drop_all([spare])
 
     def _drop_all(self, spares: list[Spare]) -> None:
         for spare in spares:

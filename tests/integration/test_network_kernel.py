@@ -26,6 +26,7 @@ from supervisor.errors import BerthError, RuntimeFailed
 from supervisor.network.manager import NetworkConfig, NetworkManager
 from supervisor.network.model import NetnsMode
 from supervisor.network.netlink import links_with_prefix
+from supervisor.network.prewired import Prewired
 from supervisor.network.spares import SparePool
 
 pytestmark = pytest.mark.skipif(shutil.which("unshare") is None or shutil.which("busybox") is None, reason="needs unshare and busybox")
@@ -183,13 +184,23 @@ def _host_link(name: str) -> str:
     return subprocess.run(["ip", "-o", "link", "show", name], capture_output=True, text=True, check=False).stdout
 
 
+async def _prewired(manager: NetworkManager) -> Prewired:
+    """Wait (at most 10 s) for the spare wired for the default bridge."""
+    with trio.fail_after(10):
+        while manager._prewired is None:
+            await trio.sleep(0.01)
+    return manager._prewired
+
+
 async def test_spare_namespace_is_plugged_in(env) -> None:
-    """A start takes a namespace made ahead of need; attach plugs its veth in; the pool refills."""
-    manager, _, bridge = env
+    """A start on a user network takes a namespace made ahead of need; attach plugs its veth in."""
+    manager, _, _ = env
+    net = await manager.create_network("spare-" + secrets.token_hex(3))
     pool = manager._spares
+    await _prewired(manager)
     await _pool_filled(pool)
     spare_paths = {s.netns_path for s in pool._ready}
-    s = spec()
+    s = spec(net.name)
     cid = "d" * 64
     await manager.register(cid, s)
     plan = await manager.plan(cid, "spare", s)
@@ -203,23 +214,83 @@ async def test_spare_namespace_is_plugged_in(env) -> None:
         assert f"link/ether {primary.mac}" in shown
         assert "lo    inet 127.0.0.1/8" in shown
         host = await trio.to_thread.run_sync(_host_link, primary.host_ifname)
-        assert f"master {bridge}" in host
+        assert f"master {net.bridge}" in host
         assert "state UP" in host or "LOWER_UP" in host
         await _pool_filled(pool)  # the pool made the next one
         assert plan.netns_path not in {s.netns_path for s in pool._ready}
     finally:
         await manager.detach(cid)
     assert not os.path.exists(plan.netns_path)
+    await manager.remove_network(net.name)
+
+
+async def test_default_bridge_start_takes_the_wired_spare(env) -> None:
+    """The spare wired ahead of need is exactly what attach would have made; attach does nothing more."""
+    manager, _, bridge = env
+    wired = await _prewired(manager)
+    spare = wired.spare
+    # Before any container: host side on the bridge and up; inside, eth0 addressed with a route.
+    host = await trio.to_thread.run_sync(_host_link, spare.host_ifname)
+    assert f"master {bridge}" in host and ("state UP" in host or "LOWER_UP" in host)
+    shown = await trio.to_thread.run_sync(_show_addrs, spare.netns_path)
+    assert f"eth0    inet {wired.plan.address}/" in shown
+    assert f"link/ether {wired.plan.mac}" in shown
+    s = spec()
+    cid = "e" * 64
+    await manager.register(cid, s)
+    plan = await manager.plan(cid, "wired", s)
+    assert plan.netns_path == spare.netns_path
+    assert plan.hosts[0].ip == wired.plan.address
+    try:
+        att = await manager.attach(cid, "wired", s)
+        primary = att.primary
+        assert primary is not None
+        assert (primary.ip, primary.host_ifname, primary.mac) == (wired.plan.address, spare.host_ifname, wired.plan.mac)
+        assert manager.inspect_settings(cid, s)["Networks"]["bridge"]["IPAddress"] == primary.ip
+        routes = await trio.to_thread.run_sync(lambda: subprocess.run(
+            ["nsenter", f"--net={plan.netns_path}", "ip", "route"], capture_output=True, text=True, check=True,
+        ).stdout)
+        assert f"default via {manager.get('bridge').gateway} dev eth0" in routes
+        # The slot is wired again from the pool, with another namespace and address.
+        again = await _prewired(manager)
+        assert again.spare != spare and again.plan.address != primary.ip
+    finally:
+        await manager.detach(cid)
+    assert not os.path.exists(plan.netns_path)
+    with trio.fail_after(10):  # the pair is deleted in the background
+        while await trio.to_thread.run_sync(_host_link, spare.host_ifname):
+            await trio.sleep(0.02)
+
+
+async def test_a_failed_plan_gives_the_wired_spare_back(env) -> None:
+    manager, _, _ = env
+    wired = await _prewired(manager)
+    net = await manager.create_network("full-" + secrets.token_hex(3), subnet="10.231.9.0/30")
+    other = "9" * 64
+    await manager.register(other, spec(net.name))
+    await manager.plan(other, "taker", spec(net.name))  # the /30's one address
+    cid = "8" * 64
+    s = spec()
+    await manager.register(cid, s, {net.name: ()})
+    with pytest.raises(BerthError, match="no available IPv4 addresses"):
+        await manager.plan(cid, "late", s)
+    assert manager._prewired is wired
+    assert manager.state.ipam.address_of(wired.network_id, wired.owner) == wired.plan.address
+    await manager.detach(other)
+    await manager.forget(cid)
+    await manager.remove_network(net.name)
 
 
 async def test_a_spare_that_cannot_be_plugged_in_leaves_nothing(env) -> None:
     """The bridge vanished under the daemon: the start fails and the spare's pair goes too."""
-    manager, _, bridge = env
+    manager, _, _ = env
+    net = await manager.create_network("gone-" + secrets.token_hex(3))
     pool = manager._spares
+    await _prewired(manager)
     await _pool_filled(pool)
     spare = pool._ready[0]
-    await trio.to_thread.run_sync(lambda: subprocess.run(["ip", "link", "del", bridge], check=True))
-    s = spec()
+    await trio.to_thread.run_sync(lambda: subprocess.run(["ip", "link", "del", net.bridge], check=True))
+    s = spec(net.name)
     cid = "f" * 64
     await manager.register(cid, s)
     plan = await manager.plan(cid, "orphaned", s)
@@ -230,6 +301,8 @@ async def test_a_spare_that_cannot_be_plugged_in_leaves_nothing(env) -> None:
     with trio.fail_after(10):  # deleted in the background
         while await trio.to_thread.run_sync(_host_link, spare.host_ifname):
             await trio.sleep(0.02)
+    await manager.forget(cid)
+    await manager.remove_network(net.name)
 
 
 @pytest.mark.parametrize("spare_netns", [0])

@@ -37,6 +37,17 @@ def test_round_robin_after_release() -> None:
     assert ipam.allocate(NET, "10.9.0.0/24", "10.9.0.1", "b") != a
 
 
+def test_transfer_hands_the_address_over() -> None:
+    """A wired spare's address becomes the container's: allocate then gives the container that one."""
+    ipam = Ipam()
+    spare_ip = ipam.allocate(NET, "10.9.0.0/24", "10.9.0.1", "spare:veth1")
+    assert ipam.transfer(NET, "spare:veth1", "c1") == [spare_ip]
+    assert ipam.address_of(NET, "spare:veth1") is None
+    assert ipam.allocate(NET, "10.9.0.0/24", "10.9.0.1", "c1") == spare_ip
+    assert ipam.transfer(NET, "nobody", "c2") == []
+    assert ipam.transfer("other", "c1", "c2") == []
+
+
 def test_full_subnet() -> None:
     """A /30 has two usable addresses, one is the gateway: the second container fails."""
     ipam = Ipam()
