@@ -82,6 +82,10 @@ class Container:
         # The last run's runtime state and cgroups are still there: an auto-removed
         # container's last run leaves them, and its removal clears them once announced.
         self.runtime_leftover = False
+        # The rootfs was mounted right after create for the coming start (``early``);
+        # ``early_claimed`` is set once a start or a removal has dealt with it.
+        self.mounted_early = False
+        self.early_claimed: trio.Event | None = None
         # The log store: None for the `none` driver.
         self.log: ContainerLog | None = None
 

@@ -38,6 +38,7 @@ from supervisor.engine import lookup
 from supervisor.engine import state as st
 from supervisor.engine.cgroups import container_cgroup_dirs
 from supervisor.engine.container import Container, ExitWaiter
+from supervisor.engine.early import EarlyMountMixin
 from supervisor.engine.health_task import (
     health_json,
 )
@@ -134,7 +135,7 @@ class OverlayMounter:
         await unmount_rootfs(target)
 
 
-class Engine(RunsMixin, StoppingMixin):
+class Engine(RunsMixin, StoppingMixin, EarlyMountMixin):
     """Creates, runs, stops and removes containers; the API's one entry point."""
 
     def __init__(
@@ -331,6 +332,7 @@ class Engine(RunsMixin, StoppingMixin):
         self._names[name] = cid
         self.store.save_nowait(record)
         self._publish(c, "create")
+        self._mount_early_soon(c)
         return c
 
     def _make_container_dir(self, c: Container) -> None:
@@ -453,6 +455,7 @@ class Engine(RunsMixin, StoppingMixin):
                 msg = f"container {c.id} is running"
                 raise Conflict(msg)
             self._apply(c, st.Fact.REMOVING)
+            self.take_early_mount(c)  # an early mount goes with the rootfs below
             done = trio.Event()
             self._teardowns.add(done)
             try:
@@ -572,6 +575,7 @@ class Engine(RunsMixin, StoppingMixin):
                 # Its removal was cut short: runc's state may be left too (``docker rm`` clears it).
                 c.runtime_leftover = True
                 self._set_state(c, replace(record.state, removing=False, dead=True))
+        await self._unmount_left_behind(list(self._containers.values()))
         async with trio.open_nursery() as nursery:
             for c in list(self._containers.values()):
                 if c.state.running:

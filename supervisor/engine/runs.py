@@ -95,6 +95,8 @@ class RunsMixin:
     _containers: dict[str, Container]
 
     if TYPE_CHECKING:
+        @staticmethod
+        def take_early_mount(c: Container) -> bool: ...
         def _apply(self, c: Container, fact: st.Fact, **change: Any) -> None: ...
         def _set_state(self, c: Container, state: State) -> None: ...
         def _publish(self, c: Container, action: str, **extra: str) -> None: ...
@@ -158,8 +160,15 @@ class RunsMixin:
                         )
                     # Set first: unmounting what is not mounted is a no-op, and the
                     # mount must never outlive a start that failed or was cancelled.
+                    early = self.take_early_mount(c)
                     mounted = c.rootfs_mounted = True
-                    if resolved is not None or self.volumes is None:
+                    if early and (resolved is not None or self.volumes is None):
+                        # Mounted right after create (``early``): only the bundle is left.
+                        user = await trio.to_thread.run_sync(functools.partial(
+                            prepare_bundle, c.record, plan, self.paths, self.bundle_context, self.config, net,
+                            resolved.mounts if resolved else None, resolved.rootfs_propagation if resolved else None,
+                        ))
+                    elif resolved is not None or self.volumes is None:
                         # The common case: mount and write the bundle in one worker-thread call.
                         user = await self.mounter.mount_then(plan, **layers, then=functools.partial(
                             prepare_bundle, c.record, plan, self.paths, self.bundle_context, self.config, net,

@@ -114,6 +114,31 @@ def test_crash_recovery_marks_running_containers_exited(daemon_factory) -> None:
     assert not [v for v in veths if _link_exists(v)]
 
 
+def _is_mount_point(path: Path) -> bool:
+    with open("/proc/self/mountinfo") as f:
+        return any(line.split()[4] == str(path) for line in f)
+
+
+def test_a_crashed_daemons_early_mount_is_undone_at_the_next_start(daemon_factory) -> None:
+    """A created container's rootfs is mounted for its start; a crash leaves it, the next daemon unmounts it."""
+    d: Daemon = daemon_factory()
+    d.start()
+    d.import_busybox()
+    cid = d.docker("create", "--name", "early", "busybox", "echo", "hi").stdout.strip()
+    rootfs = (d.data_root / "containers" / cid / "rootfs").resolve()
+    deadline = time.monotonic() + 5
+    while not _is_mount_point(rootfs) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _is_mount_point(rootfs)
+    d.stop(signal.SIGKILL)
+    assert _is_mount_point(rootfs)  # left behind by the dead daemon
+    d.start()
+    assert not _is_mount_point(rootfs)
+    assert d.docker("start", "-a", "early").stdout == "hi\n"
+    d.docker("rm", "early")
+    assert not _is_mount_point(rootfs)
+
+
 def test_two_daemons_do_not_interfere_and_one_root_is_locked(daemon_factory) -> None:
     a: Daemon = daemon_factory()
     b: Daemon = daemon_factory()

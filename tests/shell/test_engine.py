@@ -13,6 +13,7 @@ import trio
 import trio.testing
 
 from supervisor.engine.cgroups import CgroupLayout, CgroupVersion
+from supervisor.engine.early import EARLY_TTL
 from supervisor.engine.engine import Engine, EngineConfig
 from supervisor.engine.fake import FakeProgram, FakeRuntime
 from supervisor.engine.model import ContainerSpec, Status
@@ -44,10 +45,13 @@ class StubImages:
 class FakeMounter:
     mounted: set[Path] = field(default_factory=set)
 
+    mounts: int = 0
+
     async def mount(self, plan: RootfsPlan, *, upper: Path, work: Path, target: Path) -> None:
         await trio.lowlevel.checkpoint()
         target.mkdir(parents=True, exist_ok=True)
         self.mounted.add(target)
+        self.mounts += 1
 
     async def mount_then(
         self, plan: RootfsPlan, *, upper: Path, work: Path, target: Path, then: Callable[[], T]
@@ -305,6 +309,58 @@ async def test_recovered_removal_is_dead_and_rm_clears_the_runtime_state(
     assert ("delete", c.id) in rig.runtime.calls
     with pytest.raises(NotFound):
         again.get(c.id)
+
+
+async def test_rootfs_is_mounted_after_create_and_the_start_uses_that_mount(
+    autojump_clock: trio.testing.MockClock, rig: Rig
+) -> None:
+    c = await rig.engine.create(spec())
+    rootfs = rig.engine.paths.rootfs(c.id)
+    await trio.testing.wait_all_tasks_blocked()
+    assert rootfs in rig.mounter.mounted and c.mounted_early
+    await rig.engine.start(c.id)
+    assert rig.mounter.mounts == 1 and not c.mounted_early
+    assert c.state.status is Status.RUNNING
+    # Taken by the start: past the TTL it is still mounted (the run holds it).
+    await trio.sleep(EARLY_TTL + 1)
+    assert rootfs in rig.mounter.mounted
+    await rig.engine.kill(c.id)
+
+
+async def test_an_early_mount_with_no_start_is_given_back(autojump_clock: trio.testing.MockClock, rig: Rig) -> None:
+    c = await rig.engine.create(spec())
+    rootfs = rig.engine.paths.rootfs(c.id)
+    await trio.sleep(EARLY_TTL / 2)
+    assert rootfs in rig.mounter.mounted
+    await trio.sleep(EARLY_TTL)
+    assert rootfs not in rig.mounter.mounted
+    assert not c.mounted_early and not c.rootfs_mounted
+    # A late start mounts as before.
+    await rig.engine.start(c.id)
+    assert rootfs in rig.mounter.mounted and rig.mounter.mounts == 2
+    await rig.engine.kill(c.id)
+
+
+async def test_removing_a_created_container_unmounts_its_early_mount(
+    autojump_clock: trio.testing.MockClock, rig: Rig
+) -> None:
+    c = await rig.engine.create(spec())
+    rootfs = rig.engine.paths.rootfs(c.id)
+    await trio.testing.wait_all_tasks_blocked()
+    assert rootfs in rig.mounter.mounted
+    await rig.engine.remove(c.id)
+    assert rootfs not in rig.mounter.mounted
+    await trio.sleep(EARLY_TTL + 1)  # the early mount's task ended quietly
+    assert rig.mounter.mounts == 1
+
+
+async def test_a_start_racing_the_early_mount_waits_for_it(autojump_clock: trio.testing.MockClock, rig: Rig) -> None:
+    """The start right after create (the API, compose) finds the mount under way and uses it."""
+    c = await rig.engine.create(spec())
+    await rig.engine.start(c.id)
+    assert rig.mounter.mounts == 1
+    assert c.state.status is Status.RUNNING
+    await rig.engine.kill(c.id)
 
 
 async def test_restart_emits_restart_and_keeps_container(autojump_clock: trio.testing.MockClock, rig: Rig) -> None:

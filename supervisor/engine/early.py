@@ -1,0 +1,132 @@
+"""A new container's rootfs is mounted right after create, while its client sends the start.
+
+``docker run`` is four requests: create, attach, wait, start. Between the
+create's answer and the start the daemon waits a few milliseconds on the
+client; mounting the overlay then takes the mount (about 1 ms of kernel work
+and a worker-thread hop) off the start's critical path. The start finds the
+rootfs mounted and only writes the bundle.
+
+Rules, so that the mount never outlives its use:
+
+- It runs under the container's lock: a start (or a removal) that comes
+  first finds nothing mounted and does as before; one that comes while it
+  mounts waits for it.
+- A start takes it (``take_early_mount``). Not taken within ``EARLY_TTL``
+  (``docker create`` with no start soon after), it is unmounted again; a
+  removal unmounts it as any rootfs; a daemon stop unmounts it on the way out.
+- Containers whose volumes are filled from the image (copy-up) are mounted at
+  start as before: their mount points are resolved against the mounted rootfs.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from supervisor._logging import get_logger
+from supervisor.activity import Activity
+from supervisor.engine.cgroups import parse_mountinfo
+from supervisor.engine.container import Container
+from supervisor.engine.model import Status
+from supervisor.errors import BerthError
+
+if TYPE_CHECKING:
+    from supervisor.engine.paths import EnginePaths
+
+log = get_logger(__name__)
+
+
+def _mounted(targets: list[Path]) -> list[Path]:
+    """Those of ``targets`` that are mount points in this mount namespace (worker thread)."""
+    with open("/proc/self/mountinfo") as f:
+        points = {m.mountpoint for m in parse_mountinfo(f.read())}
+    return [t for t in targets if os.path.realpath(t) in points]
+
+EARLY_TTL = 10.0  # seconds an early mount waits for its start before it is given back
+
+
+class EarlyMountMixin:
+    """Mount created containers' rootfs ahead of their start; mixed into ``Engine``."""
+
+    # Provided by Engine.
+    paths: EnginePaths
+    images: Any
+    mounter: Any
+    volumes: Any
+    activity: Activity
+    _containers: dict[str, Container]
+    _nursery: trio.Nursery | None
+
+    def _mount_early_soon(self, c: Container) -> None:
+        """After create: mount ``c``'s rootfs in the background if nothing needs it unmounted."""
+        if self._nursery is None:
+            return
+        if self.volumes is not None and self.volumes.needs_rootfs(c.id):
+            return  # copy-up volumes are resolved against the rootfs at start
+        claimed = c.early_claimed = trio.Event()
+        self._nursery.start_soon(self._mount_early, c, claimed)
+
+    async def _mount_early(self, c: Container, claimed: trio.Event) -> None:
+        try:
+            async with c.lock:
+                if c.id not in self._containers or c.state.status is not Status.CREATED or c.rootfs_mounted:
+                    return  # started, removed or mounted meanwhile
+                spec = c.record.spec
+                plan = self.images.rootfs_plan(self.images.resolve(spec.image_id or spec.image))
+                with self.activity.busy():
+                    c.rootfs_mounted = True  # first: the mount must never be forgotten
+                    try:
+                        await self.mounter.mount(
+                            plan, upper=self.paths.upper(c.id), work=self.paths.work(c.id),
+                            target=self.paths.rootfs(c.id),
+                        )
+                    except BerthError as exc:
+                        # The start mounts it and reports the error, if it is still there then.
+                        log.debug("early mount failed", container_id=c.id, error=exc.message)
+                        await self.mounter.unmount(self.paths.rootfs(c.id))
+                        c.rootfs_mounted = False
+                        return
+                c.mounted_early = True
+            with trio.move_on_after(EARLY_TTL):
+                await claimed.wait()
+        finally:
+            # Not taken by a start (a daemon stop, or no start within the TTL): give it back.
+            with trio.CancelScope(shield=True):
+                await self._give_back_early(c)
+
+    async def _give_back_early(self, c: Container) -> None:
+        if not c.mounted_early:
+            return
+        async with c.lock:
+            if not c.mounted_early:
+                return
+            c.mounted_early = False
+            if c.id in self._containers and c.state.status is Status.CREATED:
+                await self.mounter.unmount(self.paths.rootfs(c.id))
+                c.rootfs_mounted = False
+
+    async def _unmount_left_behind(self, containers: list[Container]) -> None:
+        """At daemon start: unmount the rootfs a crashed daemon left mounted for containers not running.
+
+        (An early mount waiting for its start, or a removal cut short.) Their
+        next start mounts afresh instead of on top.
+        """
+        targets = {self.paths.rootfs(c.id): c for c in containers if not c.state.running}
+        if not targets:
+            return
+        for target in await trio.to_thread.run_sync(_mounted, list(targets)):
+            await self.mounter.unmount(target)
+        for c in targets.values():
+            c.rootfs_mounted = False
+
+    @staticmethod
+    def take_early_mount(c: Container) -> bool:
+        """A start (holding ``c.lock``) takes the early mount: True if the rootfs is mounted already."""
+        taken = c.mounted_early
+        c.mounted_early = False
+        if c.early_claimed is not None:
+            c.early_claimed.set()
+        return taken
