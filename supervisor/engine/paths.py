@@ -59,6 +59,11 @@ class EnginePaths:
     def resolv_file(self, cid: str) -> Path:
         return self.container_dir(cid) / "resolv.conf"
 
+    def etc_files(self, cid: str) -> tuple[str, str, str]:
+        """(hostname, hosts, resolv.conf) as strings, in one go (the start path builds them all)."""
+        d = str(self.container_dir(cid))
+        return f"{d}/hostname", f"{d}/hosts", f"{d}/resolv.conf"
+
     def log_file(self, cid: str) -> Path:
         return self.container_dir(cid) / f"{cid}-json.log"
 

@@ -12,7 +12,6 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from supervisor.engine.cgroups import CgroupLayout
@@ -39,14 +38,24 @@ class BundleContext:
     swap_limit_supported: bool = True
 
 
-def _read(path: Path) -> str | None:
+def _read(path: str) -> str | None:
+    """A small file's text, or None (``io.open``'s text layer costs more than the read here)."""
     try:
-        return path.read_text(errors="replace")
-    except (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError):
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
         return None
+    try:
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+    except IsADirectoryError:
+        return None
+    finally:
+        os.close(fd)
+    return b"".join(chunks).decode(errors="replace")
 
 
-def _etc_dir(plan: RootfsPlan, rootfs: Path) -> Path:
+def _etc_dir(plan: RootfsPlan, rootfs: str) -> str:
     """Where the container's /etc really is before the container exists.
 
     The ``host`` image binds the host's /etc over the rootfs; any other
@@ -54,26 +63,25 @@ def _etc_dir(plan: RootfsPlan, rootfs: Path) -> Path:
     """
     for mount in plan.mounts:
         if mount.destination == "/etc" and mount.type == "bind":
-            return Path(mount.source)
-    return rootfs / "etc"
+            return mount.source
+    return os.path.join(rootfs, "etc")
 
 
-def _write(path: Path, text: str) -> None:
-    """Write a generated /etc file only if it changed.
+def _write(path: str, text: str) -> None:
+    """Write a generated /etc file only if it changed (one open either way).
 
     These files are bind-mounted into a running container, so they are
     rewritten in place (a rename would leave the container on the old inode,
     as Docker's do). A start that changes nothing writes nothing.
     """
     data = text.encode()
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
-        if path.read_bytes() == data:
+        # One byte more than ours: a longer file differs too.
+        if os.read(fd, len(data) + 1) == data:
             return
-    except FileNotFoundError:
-        pass
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
-    try:
-        os.write(fd, data)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, data, 0)
     finally:
         os.close(fd)
 
@@ -95,26 +103,23 @@ def prepare_bundle(
     """
     cid = record.id
     spec = record.spec
-    rootfs = paths.rootfs(cid)
+    rootfs = str(paths.rootfs(cid))
+    hostname_file, hosts_file, resolv_file = paths.etc_files(cid)
     etc = _etc_dir(plan, rootfs)
-    user = resolve_user(spec.user, _read(etc / "passwd"), _read(etc / "group"))
-    _write(paths.hostname_file(cid), render_hostname(spec.hostname or cid[:12]))
-    _write(paths.hosts_file(cid), render_hosts(net.hosts if net else (), spec.extra_hosts))
+    user = resolve_user(spec.user, _read(os.path.join(etc, "passwd")), _read(os.path.join(etc, "group")))
+    _write(hostname_file, render_hostname(spec.hostname or cid[:12]))
+    _write(hosts_file, render_hosts(net.hosts if net else (), spec.extra_hosts))
     nameservers = spec.dns or (net.nameservers if net else ())
     _write(
-        paths.resolv_file(cid),
+        resolv_file,
         render_resolv_conf(context.host_resolv_conf, nameservers, spec.dns_search, spec.dns_options),
     )
     inputs = SpecInputs(
         container_id=cid,
-        rootfs=str(rootfs),
+        rootfs=rootfs,
         user=user,
         hostname=spec.hostname or cid[:12],
-        etc_files=EtcFiles(
-            hosts=str(paths.hosts_file(cid)),
-            hostname=str(paths.hostname_file(cid)),
-            resolv_conf=str(paths.resolv_file(cid)),
-        ),
+        etc_files=EtcFiles(hosts=hosts_file, hostname=hostname_file, resolv_conf=resolv_file),
         image_mounts=plan.mounts,
         user_mounts=user_mounts,
         rootfs_propagation=rootfs_propagation,
@@ -127,7 +132,13 @@ def prepare_bundle(
         swap_limit_supported=context.swap_limit_supported,
     )
     oci = build_spec(spec, inputs)
-    bundle = paths.bundle(cid)
-    bundle.mkdir(parents=True, exist_ok=True)
-    (bundle / "config.json").write_text(json.dumps(oci))
+    bundle = str(paths.bundle(cid))
+    os.makedirs(bundle, exist_ok=True)
+    fd = os.open(os.path.join(bundle, "config.json"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        data = json.dumps(oci).encode()
+        while data:
+            data = data[os.write(fd, data):]
+    finally:
+        os.close(fd)
     return user
