@@ -26,6 +26,7 @@ from pathlib import Path
 
 import trio
 
+from supervisor import background
 from supervisor._logging import get_logger
 from supervisor.activity import Activity
 from supervisor.engine.model import ContainerRecord, from_json, to_json
@@ -162,7 +163,7 @@ class ContainerStore:
                 self._wakeup = trio.Event()
                 while self._pending:
                     batch, self._pending = self._pending, {}
-                    trashed = await trio.to_thread.run_sync(self._write_batch, batch)
+                    trashed = await background.run_sync(self._write_batch, batch)
                     if trashed:
                         self._trash.extend(trashed)
                         self._trash_added.set()
@@ -182,7 +183,7 @@ class ContainerStore:
             while self._trash:
                 await self.activity.wait_quiet()
                 path = self._trash.popleft()
-                await trio.to_thread.run_sync(shutil.rmtree, path, True)
+                await background.run_sync(shutil.rmtree, path, True)
 
     @property
     def trash_pending(self) -> int:

@@ -39,6 +39,7 @@ from pathlib import Path
 
 import trio
 
+from supervisor import background
 from supervisor._logging import get_logger
 from supervisor.errors import BerthError
 from supervisor.events.filters import EventFilter
@@ -300,7 +301,7 @@ class EventHistory:
             if not self._pending:
                 return
             batch, self._pending = self._pending, []
-            await trio.to_thread.run_sync(self._write_batch, batch)
+            await background.run_sync(self._write_batch, batch)
             self._flushed_seq = max(self._flushed_seq, batch[-1].seq)
             self._flushed_lot.unpark_all()
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
+from supervisor import background
 from supervisor._logging import get_logger
 from supervisor.errors import BerthError
 from supervisor.network import netlink
@@ -97,7 +98,7 @@ class PrewiredMixin:
                 ip = self.state.ipam.allocate(n.id, n.subnet, n.gateway, f"spare:{spare.host_ifname}")
                 pending = Prewired(spare, n.id, wiring_plan(spare, n, ip))
                 try:
-                    await trio.to_thread.run_sync(netlink.plug_veth, pending.plan)
+                    await background.run_sync(netlink.plug_veth, pending.plan)
                 except BerthError as exc:
                     failures += 1
                     log.warning("spare not wired for the default bridge", error=exc.message)

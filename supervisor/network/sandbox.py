@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from supervisor import background
 from supervisor.engine.etcfiles import HostEntry, own_host_entry
 from supervisor.engine.model import ContainerSpec
 from supervisor.errors import BerthError, Conflict, NotFound, RuntimeFailed
@@ -359,7 +360,7 @@ class SandboxMixin(PrewiredMixin):
             if self._nursery is not None:
                 # Deleting a veth costs ~17 ms in the kernel (and the kernel deletes it
                 # anyway once the container's namespace is gone): never on the exit path.
-                self._nursery.start_soon(trio.to_thread.run_sync, remove)
+                self._nursery.start_soon(background.run_sync, remove)
             else:
                 await trio.to_thread.run_sync(remove)
         self.state.ipam.release_owner(container_id)

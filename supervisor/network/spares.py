@@ -29,6 +29,7 @@ from pathlib import Path
 
 import trio
 
+from supervisor import background
 from supervisor._logging import get_logger
 from supervisor.activity import Activity
 from supervisor.errors import BerthError
@@ -132,7 +133,7 @@ class SparePool:
                         # Not cancellable once started: the spare is recorded the moment
                         # it exists, so the finally below always drops it.
                         if self._threaded:
-                            await trio.to_thread.run_sync(self._make, self.directory, spare)
+                            await background.run_sync(self._make, self.directory, spare)
                         else:
                             self._make(self.directory, spare)
                             await trio.lowlevel.checkpoint()
