@@ -20,6 +20,7 @@ Rules, so that the mount never outlives its use:
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -71,31 +72,39 @@ class EarlyMountMixin:
 
     async def _mount_early(self, c: Container, claimed: trio.Event) -> None:
         try:
-            async with c.lock:
-                if c.id not in self._containers or c.state.status is not Status.CREATED or c.rootfs_mounted:
-                    return  # started, removed or mounted meanwhile
-                spec = c.record.spec
-                plan = self.images.rootfs_plan(self.images.resolve(spec.image_id or spec.image))
-                with self.activity.busy():
-                    c.rootfs_mounted = True  # first: the mount must never be forgotten
-                    try:
-                        await self.mounter.mount(
-                            plan, upper=self.paths.upper(c.id), work=self.paths.work(c.id),
-                            target=self.paths.rootfs(c.id),
-                        )
-                    except BerthError as exc:
-                        # The start mounts it and reports the error, if it is still there then.
-                        log.debug("early mount failed", container_id=c.id, error=exc.message)
-                        await self.mounter.unmount(self.paths.rootfs(c.id))
-                        c.rootfs_mounted = False
-                        return
-                c.mounted_early = True
+            if not await self._mount_now(c):
+                return
             with trio.move_on_after(EARLY_TTL):
                 await claimed.wait()
         finally:
             # Not taken by a start (a daemon stop, or no start within the TTL): give it back.
             with trio.CancelScope(shield=True):
                 await self._give_back_early(c)
+
+    async def _mount_now(self, c: Container) -> bool:
+        """Mount ``c``'s rootfs if it still waits for its start; never raises (the start reports errors)."""
+        async with c.lock:
+            if c.id not in self._containers or c.state.status is not Status.CREATED or c.rootfs_mounted:
+                return False  # started, removed or mounted meanwhile
+            with self.activity.busy():
+                c.rootfs_mounted = True  # first: the mount must never be forgotten
+                try:
+                    spec = c.record.spec
+                    plan = self.images.rootfs_plan(self.images.resolve(spec.image_id or spec.image))
+                    await self.mounter.mount(
+                        plan, upper=self.paths.upper(c.id), work=self.paths.work(c.id),
+                        target=self.paths.rootfs(c.id),
+                    )
+                except Exception as exc:
+                    # An image removed meanwhile, a full disk...: the start mounts and says why.
+                    error = exc.message if isinstance(exc, BerthError) else repr(exc)
+                    log.debug("early mount failed", container_id=c.id, error=error)
+                    with contextlib.suppress(BerthError):
+                        await self.mounter.unmount(self.paths.rootfs(c.id))
+                    c.rootfs_mounted = False
+                    return False
+            c.mounted_early = True
+            return True
 
     async def _give_back_early(self, c: Container) -> None:
         if not c.mounted_early:

@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
+FULL_SUBNET_DELAY = 5.0  # seconds before wiring again when the default bridge has no free address
+
 
 @dataclass(frozen=True, slots=True)
 class Prewired:
@@ -95,13 +97,20 @@ class PrewiredMixin:
                 spare = self._spares.take_nowait()
                 if spare is None:
                     continue
-                ip = self.state.ipam.allocate(n.id, n.subnet, n.gateway, f"spare:{spare.host_ifname}")
+                try:
+                    ip = self.state.ipam.allocate(n.id, n.subnet, n.gateway, f"spare:{spare.host_ifname}")
+                except BerthError:
+                    # The bridge's subnet is full: starts use plain spares until addresses free up.
+                    await background.run_sync(self._spares.discard, spare)
+                    await trio.sleep(FULL_SUBNET_DELAY)
+                    continue
                 pending = Prewired(spare, n.id, wiring_plan(spare, n, ip))
                 try:
                     await background.run_sync(netlink.plug_veth, pending.plan)
-                except BerthError as exc:
+                except (BerthError, OSError) as exc:
                     failures += 1
-                    log.warning("spare not wired for the default bridge", error=exc.message)
+                    error = exc.message if isinstance(exc, BerthError) else str(exc)
+                    log.warning("spare not wired for the default bridge", error=error)
                     dropped, pending = pending, None
                     await self._drop_prewired(dropped)
                     if failures >= MAX_FAILURES:

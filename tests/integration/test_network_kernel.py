@@ -26,6 +26,7 @@ from supervisor.errors import BerthError, RuntimeFailed
 from supervisor.network.manager import NetworkConfig, NetworkManager
 from supervisor.network.model import NetnsMode
 from supervisor.network.netlink import links_with_prefix
+from supervisor.network import prewired
 from supervisor.network.prewired import Prewired
 from supervisor.network.spares import SparePool
 
@@ -89,13 +90,20 @@ def spare_netns() -> int:
 
 
 @pytest.fixture
+def bridge_subnet() -> str:
+    """The default bridge's subnet ("": the manager chooses; a test parametrizes a tiny one)."""
+    return ""
+
+
+@pytest.fixture
 async def env(
-    root: Path, nursery: trio.Nursery, spare_netns: int
+    root: Path, nursery: trio.Nursery, spare_netns: int, bridge_subnet: str
 ) -> AsyncIterator[tuple[NetworkManager, Sandboxes, str]]:
     before = _links()
     bridge = "bt" + secrets.token_hex(4)
     manager = NetworkManager(NetworkConfig(
         data_root=root, exec_root=root / "exec", bridge_name=bridge, spare_netns=spare_netns,
+        bridge_subnet=bridge_subnet,
     ))
     scope = trio.CancelScope()
     sandboxes = Sandboxes()
@@ -279,6 +287,30 @@ async def test_a_failed_plan_gives_the_wired_spare_back(env) -> None:
     await manager.detach(other)
     await manager.forget(cid)
     await manager.remove_network(net.name)
+
+
+@pytest.mark.parametrize("bridge_subnet", ["10.231.11.0/30"])  # one address besides the gateway
+async def test_a_full_default_bridge_leaves_the_wired_slot_empty_until_an_address_frees(
+    env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manager, _, _ = env
+    monkeypatch.setattr(prewired, "FULL_SUBNET_DELAY", 0.05)
+    wired = await _prewired(manager)  # it holds the only address
+    first, second = "1" * 64, "2" * 64
+    await manager.register(first, spec())
+    await manager.register(second, spec())
+    plan = await manager.plan(first, "first", spec())
+    assert plan.hosts[0].ip == wired.plan.address
+    await manager.attach(first, "first", spec())
+    await trio.sleep(0.3)  # the slot tries again and again, quietly
+    assert manager._prewired is None
+    with pytest.raises(BerthError, match="no available IPv4 addresses"):
+        await manager.plan(second, "second", spec())
+    await manager.detach(first)
+    again = await _prewired(manager)  # the address is free again
+    assert again.plan.address == wired.plan.address
+    await manager.forget(first)
+    await manager.forget(second)
 
 
 async def test_a_spare_that_cannot_be_plugged_in_leaves_nothing(env) -> None:

@@ -354,6 +354,26 @@ async def test_removing_a_created_container_unmounts_its_early_mount(
     assert rig.mounter.mounts == 1
 
 
+async def test_an_early_mount_that_fails_is_quiet_and_the_start_mounts(
+    autojump_clock: trio.testing.MockClock, rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The image went away between create and the early mount: no mount, no crash; the start says why."""
+    c = await rig.engine.create(spec())
+
+    def gone(ref: str) -> Image:
+        raise NotFound(f"No such image: {ref}")
+
+    monkeypatch.setattr(rig.engine.images, "resolve", gone)
+    await trio.testing.wait_all_tasks_blocked()
+    assert rig.mounter.mounts == 0 and not c.rootfs_mounted and not c.mounted_early
+    with pytest.raises(NotFound, match="No such image"):
+        await rig.engine.start(c.id)
+    monkeypatch.undo()
+    await rig.engine.start(c.id)
+    assert rig.mounter.mounts == 1
+    await rig.engine.kill(c.id)
+
+
 async def test_a_start_racing_the_early_mount_waits_for_it(autojump_clock: trio.testing.MockClock, rig: Rig) -> None:
     """The start right after create (the API, compose) finds the mount under way and uses it."""
     c = await rig.engine.create(spec())
