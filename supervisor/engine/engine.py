@@ -293,6 +293,14 @@ class Engine(RunsMixin, StoppingMixin, EarlyMountMixin):
         ``endpoints`` is the request's NetworkingConfig.EndpointsConfig (aliases,
         static addresses) for the network manager.
         """
+        # Busy: a start usually follows at once (docker run), and background work
+        # (the record's fsync above all) would slow the early mount in between.
+        with self._busy():
+            return await self._create(spec, name, endpoints=endpoints)
+
+    async def _create(
+        self, spec: ContainerSpec, name: str | None, *, endpoints: Mapping[str, Any] | None
+    ) -> Container:
         if self.draining:
             msg = "the daemon is shutting down"
             raise Unavailable(msg)
@@ -437,7 +445,9 @@ class Engine(RunsMixin, StoppingMixin, EarlyMountMixin):
             with trio.move_on_after(KILL_WAIT):
                 await c.run_done.wait()
         if c.id not in self._containers:
-            return  # auto-removed meanwhile
+            # Auto-removed meanwhile (--rm): answer once its teardown is done, as for any rm.
+            await self.settle_teardowns()
+            return
         await self._remove(c, remove_volumes=remove_volumes)
 
     async def _remove(self, c: Container, *, remove_volumes: bool | None = None) -> None:

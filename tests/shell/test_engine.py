@@ -291,6 +291,30 @@ async def test_rm_answers_after_the_teardown(autojump_clock: trio.testing.MockCl
         rig.engine.get(c.id)
 
 
+async def test_rm_force_of_a_running_rm_container_answers_after_its_teardown(
+    autojump_clock: trio.testing.MockClock, rig: Rig
+) -> None:
+    """The kill makes the container remove itself (--rm); rm -f still answers once that is done."""
+    c = await rig.engine.create(spec(auto_remove=True))
+    await rig.engine.start(c.id)
+    rootfs = rig.engine.paths.rootfs(c.id)
+    rig.mounter.gate = trio.Event()
+    done = trio.Event()
+
+    async def rm() -> None:
+        await rig.engine.remove(c.id, force=True)
+        done.set()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(rm)
+        await trio.sleep(1)
+        with pytest.raises(NotFound):
+            rig.engine.get(c.id)  # removed already
+        assert not done.is_set() and rootfs in rig.mounter.mounted  # its teardown waits on the unmount
+        rig.mounter.gate.set()
+    assert done.is_set() and rootfs not in rig.mounter.mounted
+
+
 async def test_recovered_removal_is_dead_and_rm_clears_the_runtime_state(
     autojump_clock: trio.testing.MockClock, rig: Rig, nursery: trio.Nursery
 ) -> None:
