@@ -47,6 +47,7 @@ def _mounted(targets: list[Path]) -> list[Path]:
     return [t for t in targets if os.path.realpath(t) in points]
 
 EARLY_TTL = 10.0  # seconds an early mount waits for its start before it is given back
+EARLY_DELAY = 0.001  # seconds after create before mounting (a start already under way goes first)
 
 
 class EarlyMountMixin:
@@ -72,7 +73,11 @@ class EarlyMountMixin:
 
     async def _mount_early(self, c: Container, claimed: trio.Event) -> None:
         try:
-            if not await self._mount_now(c):
+            # A client that sends its start at once (the API, compose) is let in first: its
+            # start mounts and writes the bundle in one worker-thread call, where waiting for
+            # this mount would cost it a second one. docker run's start comes milliseconds later.
+            await trio.sleep(EARLY_DELAY)
+            if c.lock.locked() or not await self._mount_now(c):
                 return
             with trio.move_on_after(EARLY_TTL):
                 await claimed.wait()

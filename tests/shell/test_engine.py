@@ -13,7 +13,7 @@ import trio
 import trio.testing
 
 from supervisor.engine.cgroups import CgroupLayout, CgroupVersion
-from supervisor.engine.early import EARLY_TTL
+from supervisor.engine.early import EARLY_DELAY, EARLY_TTL
 from supervisor.engine.engine import Engine, EngineConfig
 from supervisor.engine.fake import FakeProgram, FakeRuntime
 from supervisor.engine.model import ContainerSpec, Status
@@ -47,8 +47,13 @@ class FakeMounter:
 
     mounts: int = 0
 
+    # When set, mounting waits for it.
+    gate_mount: trio.Event | None = None
+
     async def mount(self, plan: RootfsPlan, *, upper: Path, work: Path, target: Path) -> None:
         await trio.lowlevel.checkpoint()
+        if self.gate_mount is not None:
+            await self.gate_mount.wait()
         target.mkdir(parents=True, exist_ok=True)
         self.mounted.add(target)
         self.mounts += 1
@@ -340,7 +345,7 @@ async def test_rootfs_is_mounted_after_create_and_the_start_uses_that_mount(
 ) -> None:
     c = await rig.engine.create(spec())
     rootfs = rig.engine.paths.rootfs(c.id)
-    await trio.testing.wait_all_tasks_blocked()
+    await trio.sleep(EARLY_DELAY * 2)  # docker run's start comes milliseconds after create
     assert rootfs in rig.mounter.mounted and c.mounted_early
     await rig.engine.start(c.id)
     assert rig.mounter.mounts == 1 and not c.mounted_early
@@ -370,7 +375,7 @@ async def test_removing_a_created_container_unmounts_its_early_mount(
 ) -> None:
     c = await rig.engine.create(spec())
     rootfs = rig.engine.paths.rootfs(c.id)
-    await trio.testing.wait_all_tasks_blocked()
+    await trio.sleep(EARLY_DELAY * 2)
     assert rootfs in rig.mounter.mounted
     await rig.engine.remove(c.id)
     assert rootfs not in rig.mounter.mounted
@@ -398,13 +403,37 @@ async def test_an_early_mount_that_fails_is_quiet_and_the_start_mounts(
     await rig.engine.kill(c.id)
 
 
-async def test_a_start_racing_the_early_mount_waits_for_it(autojump_clock: trio.testing.MockClock, rig: Rig) -> None:
-    """The start right after create (the API, compose) finds the mount under way and uses it."""
+async def test_a_start_right_after_create_goes_first(autojump_clock: trio.testing.MockClock, rig: Rig) -> None:
+    """The start right after create (the API, compose) mounts in its own single call; no early mount."""
     c = await rig.engine.create(spec())
     await rig.engine.start(c.id)
-    assert rig.mounter.mounts == 1
     assert c.state.status is Status.RUNNING
+    await trio.sleep(EARLY_DELAY * 2)
+    assert rig.mounter.mounts == 1 and not c.mounted_early
     await rig.engine.kill(c.id)
+
+
+async def test_a_start_during_the_early_mount_waits_for_it_and_uses_it(
+    autojump_clock: trio.testing.MockClock, rig: Rig
+) -> None:
+    rig.mounter.gate_mount = trio.Event()
+    c = await rig.engine.create(spec())
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(rig.engine.start, c.id)
+        await trio.sleep(EARLY_DELAY / 2)  # the start is in first...
+        rig.mounter.gate_mount.set()
+    assert rig.mounter.mounts == 1
+    c2 = await rig.engine.create(spec())
+    rig.mounter.gate_mount = trio.Event()
+    await trio.sleep(EARLY_DELAY * 2)  # ... or the early mount is under way (held at the gate)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(rig.engine.start, c2.id)
+        await trio.sleep(1)
+        assert c2.state.status is Status.CREATED  # the start waits for the mount
+        rig.mounter.gate_mount.set()
+    assert c2.state.status is Status.RUNNING and rig.mounter.mounts == 2
+    await rig.engine.kill(c.id)
+    await rig.engine.kill(c2.id)
 
 
 async def test_restart_emits_restart_and_keeps_container(autojump_clock: trio.testing.MockClock, rig: Rig) -> None:
