@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -122,16 +123,18 @@ class EarlyMountMixin:
                 await self.mounter.unmount(self.paths.rootfs(c.id))
                 c.rootfs_mounted = False
 
-    async def _unmount_left_behind(self, containers: list[Container]) -> None:
+    async def _unmount_left_behind(self, containers: list[Container], orphans: Sequence[str] = ()) -> None:
         """At daemon start: unmount the rootfs a crashed daemon left mounted for containers not running.
 
-        (An early mount waiting for its start, or a removal cut short.) Their
+        (An early mount waiting for its start, a removal cut short, or a
+        container whose record never reached the disk: ``orphans``.) Their
         next start mounts afresh instead of on top.
         """
         targets = {self.paths.rootfs(c.id): c for c in containers if not c.state.running}
-        if not targets:
+        wanted = [*targets, *(self.paths.rootfs(cid) for cid in orphans)]
+        if not wanted:
             return
-        for target in await trio.to_thread.run_sync(_mounted, list(targets)):
+        for target in await trio.to_thread.run_sync(_mounted, wanted):
             await self.mounter.unmount(target)
         for c in targets.values():
             c.rootfs_mounted = False

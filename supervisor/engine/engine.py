@@ -585,7 +585,15 @@ class Engine(RunsMixin, StoppingMixin, EarlyMountMixin):
                 # Its removal was cut short: runc's state may be left too (``docker rm`` clears it).
                 c.runtime_leftover = True
                 self._set_state(c, replace(record.state, removing=False, dead=True))
-        await self._unmount_left_behind(list(self._containers.values()))
+        orphans = await trio.to_thread.run_sync(self.store.orphan_ids)
+        await self._unmount_left_behind(list(self._containers.values()), orphans)
+        for cid in orphans:
+            # Created (maybe started) moments before a crash, its record not on disk yet:
+            # it is gone; so go its process, runtime state and directory.
+            await self.runtime.delete(cid, force=True)
+            self.store.forget_nowait(cid)
+        if orphans:
+            log.warning("containers created just before a crash dropped", count=len(orphans))
         async with trio.open_nursery() as nursery:
             for c in list(self._containers.values()):
                 if c.state.running:

@@ -3,9 +3,16 @@
 Every write is atomic (temp file, fsync, rename) so a crash leaves either the
 old or the new record, never a torn one. Writes are coalesced: ``save_nowait``
 records the latest value for a container and wakes the writer task, which
-writes in a worker thread. The container lifecycle never waits on the disk,
-and a burst of state changes costs one write. ``flush`` waits until every
-pending record is on disk (used at shutdown and by tests).
+writes in a worker thread at low priority (``supervisor.background``). The
+container lifecycle never waits on the disk, and a burst of state changes
+costs one write. The writer first waits for the engine's lull, at most
+``MAX_WRITE_DELAY`` (50 ms): a start or an exit in progress would share the
+disk and the CPU with it, and a short-lived container's records (created,
+running, exited, removed) then usually come to one rename and no write.
+So a record reaches the disk within 50 ms plus the write; a container
+created moments before a crash can be lost, and the next daemon start drops
+what it left (``orphan_ids``). ``flush`` waits until every pending record is
+on disk (used at shutdown and by tests).
 
 A removed container's directory is renamed into ``.removed/`` (one syscall,
 so a restart never finds the record again) and deleted there by the reaper
@@ -94,6 +101,17 @@ class ContainerStore:
             except (ValueError, KeyError, TypeError) as exc:
                 log.error("unreadable container record skipped", path=str(path), error=str(exc))
         return records
+
+    def orphan_ids(self) -> list[str]:
+        """Containers with a directory but no record (sync: a worker thread at start).
+
+        A create answered moments before a crash: its record was still waiting
+        for a lull (``MAX_WRITE_DELAY``). The daemon drops what such a container left.
+        """
+        return sorted(
+            e.name for e in self.root.iterdir()
+            if e.name != TRASH and e.is_dir() and not (e / RECORD_FILE).exists()
+        )
 
     def create_dir(self, container_id: str) -> Path:
         path = self.container_dir(container_id)

@@ -126,10 +126,11 @@ def test_a_crashed_daemons_early_mount_is_undone_at_the_next_start(daemon_factor
     d.import_busybox()
     cid = d.docker("create", "--name", "early", "busybox", "echo", "hi").stdout.strip()
     rootfs = (d.data_root / "containers" / cid / "rootfs").resolve()
+    record = d.data_root / "containers" / cid / "container.json"
     deadline = time.monotonic() + 5
-    while not _is_mount_point(rootfs) and time.monotonic() < deadline:
+    while not (_is_mount_point(rootfs) and record.exists()) and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert _is_mount_point(rootfs)
+    assert _is_mount_point(rootfs) and record.exists()
     d.stop(signal.SIGKILL)
     assert _is_mount_point(rootfs)  # left behind by the dead daemon
     d.start()
@@ -137,6 +138,27 @@ def test_a_crashed_daemons_early_mount_is_undone_at_the_next_start(daemon_factor
     assert d.docker("start", "-a", "early").stdout == "hi\n"
     d.docker("rm", "early")
     assert not _is_mount_point(rootfs)
+
+
+def test_a_container_whose_record_never_reached_the_disk_is_dropped_at_start(daemon_factory) -> None:
+    """A create answered just before a crash (its record still waiting for a lull): its mount and directory go."""
+    d: Daemon = daemon_factory()
+    d.start()
+    d.stop()
+    orphan = d.data_root / "containers" / ("0" * 64)
+    rootfs = orphan / "rootfs"
+    rootfs.mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "orphan", str(rootfs)], check=True)
+    try:
+        d.start()
+        assert not _is_mount_point(rootfs.resolve())
+        deadline = time.monotonic() + 10
+        while orphan.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not orphan.exists()
+        assert d.docker("ps", "-aq").stdout == ""
+    finally:
+        subprocess.run(["umount", str(rootfs)], check=False, capture_output=True)
 
 
 def test_two_daemons_do_not_interfere_and_one_root_is_locked(daemon_factory) -> None:
