@@ -120,7 +120,12 @@ class EarlyMountMixin:
                 return
             c.mounted_early = False
             if c.id in self._containers and c.state.status is Status.CREATED:
-                await self.mounter.unmount(self.paths.rootfs(c.id))
+                try:
+                    await self.mounter.unmount(self.paths.rootfs(c.id))
+                except BerthError as exc:
+                    # Still marked mounted: its start or removal unmounts it.
+                    log.error("early mount not given back", container_id=c.id, error=exc.message)
+                    return
                 c.rootfs_mounted = False
 
     async def _unmount_left_behind(self, containers: list[Container], orphans: Sequence[str] = ()) -> None:
@@ -134,10 +139,16 @@ class EarlyMountMixin:
         wanted = [*targets, *(self.paths.rootfs(cid) for cid in orphans)]
         if not wanted:
             return
+        stuck: set[Path] = set()
         for target in await trio.to_thread.run_sync(_mounted, wanted):
-            await self.mounter.unmount(target)
-        for c in targets.values():
-            c.rootfs_mounted = False
+            try:
+                await self.mounter.unmount(target)
+            except BerthError as exc:
+                # That container's next start or removal tries again; the daemon starts anyway.
+                log.error("rootfs left mounted by a previous daemon stays", path=str(target), error=exc.message)
+                stuck.add(target)
+        for target, c in targets.items():
+            c.rootfs_mounted = target in stuck
 
     @staticmethod
     def take_early_mount(c: Container) -> bool:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import math
+import os
 import signal as signal_mod
 import time
 from collections.abc import Callable, Mapping
@@ -409,6 +410,10 @@ class Engine(RunsMixin, StoppingMixin, EarlyMountMixin):
             if api:
                 c.tracker.reset()
             try:
+                # A --rm container's last run leaves its runtime state to its removal; a
+                # start that got the lock first clears it (runc would refuse the id).
+                with trio.CancelScope(shield=True):
+                    await self._release_leftovers(c)
                 await self._nursery.start(self._supervise, c)
                 return
             except BerthError as exc:
@@ -474,20 +479,25 @@ class Engine(RunsMixin, StoppingMixin, EarlyMountMixin):
                         await self.network.forget(c.id)
                 del self._containers[c.id]
                 self._names.pop(c.name, None)
-                if self.volumes is not None:
-                    with trio.CancelScope(shield=True):
-                        await self.volumes.release(c.id, remove_anonymous=remove_volumes)
-                self._publish(c, "destroy")
-                c.notify_removed()
-                if self.remove_hook is not None:
-                    self.remove_hook(c.id)
-                # Announced (`docker run --rm` goes on now): nothing can reach the container
-                # any more, and what the kernel and the disk still hold for it goes.
-                with trio.CancelScope(shield=True):
-                    await self._teardown(c)
+                try:
+                    if self.volumes is not None:
+                        with trio.CancelScope(shield=True):
+                            await self.volumes.release(c.id, remove_anonymous=remove_volumes)
+                finally:
+                    # Gone from the tables: announced whatever happened to its volumes.
+                    self._publish(c, "destroy")
+                    c.notify_removed()
+                    if self.remove_hook is not None:
+                        self.remove_hook(c.id)
             finally:
-                self._teardowns.discard(done)
-                done.set()
+                try:
+                    # Announced (`docker run --rm` goes on now): nothing can reach the container
+                    # any more, and what the kernel and the disk still hold for it goes.
+                    with trio.CancelScope(shield=True):
+                        await self._teardown(c)
+                finally:
+                    self._teardowns.discard(done)
+                    done.set()
 
     async def settle_teardowns(self) -> None:
         """Wait until the removals already announced have torn down (milliseconds).
@@ -495,8 +505,8 @@ class Engine(RunsMixin, StoppingMixin, EarlyMountMixin):
         A removed container's overlay mount holds its image's layers until its
         teardown ends: ``rmi`` and shutdown wait for it.
         """
-        while self._teardowns:
-            await next(iter(self._teardowns)).wait()
+        for done in list(self._teardowns):  # those begun so far, not the ones still to come
+            await done.wait()
 
     async def _teardown(self, c: Container) -> None:
         """A removed container's log, runtime state, mount, then its directories."""
@@ -507,9 +517,10 @@ class Engine(RunsMixin, StoppingMixin, EarlyMountMixin):
             if c.rootfs_mounted:  # a run's end unmounted it already
                 await self.mounter.unmount(self.paths.rootfs(c.id))
                 c.rootfs_mounted = False
-        except BerthError as exc:
-            # Its directory stays (the mount is inside); the next daemon start shows it as dead.
-            log.error("removed container's rootfs stays mounted", container_id=c.id, error=exc.message)
+        except Exception as exc:
+            # Its directory stays (the mount may be inside); the next daemon start finds it.
+            error = exc.message if isinstance(exc, BerthError) else repr(exc)
+            log.error("removed container's rootfs stays mounted", container_id=c.id, error=error)
             return
         # The directories go in the store's writer thread, off the caller's path.
         self.store.forget_nowait(c.id, also=(self.paths.bundle(c.id),))
@@ -586,12 +597,12 @@ class Engine(RunsMixin, StoppingMixin, EarlyMountMixin):
                 c.runtime_leftover = True
                 self._set_state(c, replace(record.state, removing=False, dead=True))
         orphans = await trio.to_thread.run_sync(self.store.orphan_ids)
+        await self._drop_unsupervised(orphans)
         await self._unmount_left_behind(list(self._containers.values()), orphans)
         for cid in orphans:
             # Created (maybe started) moments before a crash, its record not on disk yet:
-            # it is gone; so go its process, runtime state and directory.
-            await self.runtime.delete(cid, force=True)
-            self.store.forget_nowait(cid)
+            # it is gone, and so go its directory and bundle.
+            self.store.forget_nowait(cid, also=(self.paths.bundle(cid),))
         if orphans:
             log.warning("containers created just before a crash dropped", count=len(orphans))
         async with trio.open_nursery() as nursery:
@@ -599,6 +610,26 @@ class Engine(RunsMixin, StoppingMixin, EarlyMountMixin):
                 if c.state.running:
                     nursery.start_soon(self._recover_one, c)
         log.info("containers recovered", count=len(records))
+
+    async def _drop_unsupervised(self, orphans: builtins.list[str]) -> None:
+        """Kill and delete what the runtime still has for containers not recorded as running.
+
+        Records reach the disk up to ``MAX_WRITE_DELAY`` after a change, so a
+        daemon that crashed right after a start can leave a container running
+        that its record calls created (or that has no record: ``orphans``).
+        Nothing supervises it; it goes before its rootfs is unmounted.
+        """
+        root = self.paths.runtime_root
+        known = await trio.to_thread.run_sync(lambda: os.listdir(root) if root.is_dir() else [])
+        for cid in known:
+            c = self._containers.get(cid)
+            if cid in orphans or (c is not None and not c.state.running):
+                try:
+                    await self.runtime.delete(cid, force=True)
+                except Exception:
+                    log.exception("runtime state of an unsupervised container not deleted", container_id=cid)
+                else:
+                    log.warning("container not recorded as running stopped", container_id=cid)
 
     async def _recover_one(self, c: Container) -> None:
         """A container recorded running whose daemon died: stop what is left, record the exit."""

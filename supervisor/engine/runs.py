@@ -283,14 +283,18 @@ class RunsMixin:
                 self._record_exit(c, 255, 0.0, f"internal error: {type(exc).__name__}: {exc}")
         finally:
             c.run_done.set()
-        if self._removed_on_exit(c):
-            try:
-                await self._remove(c)
-            except BerthError as exc:
-                log.error("auto-remove failed", container_id=c.id, error=exc.message)
-        # Not removed after all (or the removal failed): what the last run left goes now.
-        with trio.CancelScope(shield=True):
-            await self._release_leftovers(c)
+        try:
+            if self._removed_on_exit(c):
+                try:
+                    await self._remove(c)
+                except BerthError as exc:
+                    log.error("auto-remove failed", container_id=c.id, error=exc.message)
+            # Not removed after all (or the removal failed): what the last run left goes now.
+            with trio.CancelScope(shield=True):
+                await self._release_leftovers(c)
+        except Exception:
+            # An OS error past the container's supervision: this container's, not the daemon's.
+            log.exception("cleanup after the last exit failed", container_id=c.id)
 
     def _removed_on_exit(self, c: Container) -> bool:
         """Whether the run that ends now is ``--rm``'s: the container goes with its exit."""
@@ -392,14 +396,16 @@ class RunsMixin:
         with self._busy():
             await self._release_run(c, keep_network=keep_network, keep_runtime=keep_runtime)
 
-    async def _release_leftovers(self, c: Container) -> None:
-        """Delete the runtime's state and cgroups, then unmount, if a run left them."""
+    async def _release_leftovers(self, c: Container, *, inline: bool = False) -> None:
+        """Delete the runtime's state and cgroups, then unmount, if a run left them.
+
+        Not ``inline`` (the default), the runtime's state goes in a worker thread: this
+        runs right after a removal is announced, while its waiters are being answered.
+        """
         if not c.runtime_leftover:
             return
         with self._busy():
-            # Off the trio thread: this runs right after a removal is announced, while its
-            # waiters (`docker run --rm`) are being answered.
-            await self.runtime.delete(c.id, force=True, inline=False)
+            await self.runtime.delete(c.id, force=True, inline=inline)
             c.runtime_leftover = False
             await self.mounter.unmount(self.paths.rootfs(c.id))
             c.rootfs_mounted = False
@@ -416,12 +422,9 @@ class RunsMixin:
             c.stdin = None
         if self.network is not None and not keep_network:
             await self.network.detach(c.id)
-        if keep_runtime:
-            c.runtime_leftover = True
-            return
-        await self.runtime.delete(c.id, force=True)
-        await self.mounter.unmount(self.paths.rootfs(c.id))
-        c.rootfs_mounted = False
+        c.runtime_leftover = True
+        if not keep_runtime:
+            await self._release_leftovers(c, inline=True)
 
     async def _release_network(self, c: Container) -> None:
         """The last run ended: the container's network goes (a restart keeps it)."""

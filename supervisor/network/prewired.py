@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
-FULL_SUBNET_DELAY = 5.0  # seconds before wiring again when the default bridge has no free address
+FULL_SUBNET_DELAY = 30.0  # seconds before wiring again when the default bridge has no free address
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +111,9 @@ class PrewiredMixin:
                     failures += 1
                     error = exc.message if isinstance(exc, BerthError) else str(exc)
                     log.warning("spare not wired for the default bridge", error=error)
-                    dropped, pending = pending, None
-                    await self._drop_prewired(dropped)
+                    with trio.CancelScope(shield=True):
+                        await self._drop_prewired(pending)
+                    pending = None
                     if failures >= MAX_FAILURES:
                         return
                     await trio.sleep(RETRY_DELAY)

@@ -6,10 +6,13 @@ import signal
 import socket
 import subprocess
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from supervisor.engine.model import State
+from supervisor.engine.store import decode_record, encode_record
 from tests.integration.conftest import Daemon
 
 pytestmark = pytest.mark.integration
@@ -159,6 +162,33 @@ def test_a_container_whose_record_never_reached_the_disk_is_dropped_at_start(dae
         assert d.docker("ps", "-aq").stdout == ""
     finally:
         subprocess.run(["umount", str(rootfs)], check=False, capture_output=True)
+
+
+def test_a_container_running_behind_a_stale_record_is_stopped_at_the_next_start(daemon_factory) -> None:
+    """The daemon died before a started container's record said so: nothing supervises it; it goes."""
+    d: Daemon = daemon_factory()
+    d.start()
+    d.import_busybox()
+    cid = d.docker("run", "-d", "--name", "stale", "busybox", "sleep", "1000").stdout.strip()
+    pid = d.inspect("stale")["State"]["Pid"]
+    record = d.data_root / "containers" / cid / "container.json"
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not decode_record(record.read_bytes()).state.running:
+        time.sleep(0.01)
+    d.stop(signal.SIGKILL)
+    # As if the crash came before the "running" record reached the disk.
+    created = decode_record(record.read_bytes())
+    record.write_bytes(encode_record(replace(created, state=State())))
+    assert _alive(pid)
+    d.start()
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not _alive(pid)
+    assert d.inspect("stale")["State"]["Status"] == "created"
+    assert not (d.exec_root / "runtime" / cid).exists()
+    assert d.docker("start", "stale").returncode == 0  # runc has no stale id in the way
+    d.docker("rm", "-f", "stale")
 
 
 def test_two_daemons_do_not_interfere_and_one_root_is_locked(daemon_factory) -> None:

@@ -274,6 +274,42 @@ async def test_auto_remove_is_announced_before_the_teardown(
     assert not rig.engine.paths.container_dir(c.id).exists()
 
 
+class FailingVolumes:
+    """A volume service whose release fails (a disk error): the removal must still finish."""
+
+    async def register(self, *a: object, **k: object) -> None:
+        await trio.lowlevel.checkpoint()
+
+    def needs_rootfs(self, cid: str) -> bool:
+        return True  # no early mount: the start mounts (as with copy-up volumes)
+
+    def unmounted(self, cid: str) -> None:
+        pass
+
+    async def release(self, cid: str, *, remove_anonymous: bool) -> None:
+        await trio.lowlevel.checkpoint()
+        raise OSError(5, "Input/output error")
+
+
+async def test_a_failing_volume_release_still_announces_and_tears_down(
+    autojump_clock: trio.testing.MockClock, rig: Rig
+) -> None:
+    rig.engine.volumes = FailingVolumes()  # type: ignore[assignment]
+    c = await rig.engine.create(spec())
+    rootfs = rig.engine.paths.rootfs(c.id)
+    rig.mounter.mounted.add(rootfs)
+    c.rootfs_mounted = True
+    waiter = rig.engine.register_wait(c, "removed")
+    with pytest.raises(OSError, match="Input/output"):
+        await rig.engine.remove(c.id)
+    assert waiter.event.is_set()  # `docker run --rm` does not hang
+    await trio.testing.wait_all_tasks_blocked()
+    assert [a for a, _ in rig.events] == ["create", "destroy"]
+    assert rootfs not in rig.mounter.mounted
+    with pytest.raises(NotFound):
+        rig.engine.get(c.id)
+
+
 async def test_rm_answers_after_the_teardown(autojump_clock: trio.testing.MockClock, rig: Rig) -> None:
     """``docker rm`` returns once the mount and the runtime state are gone, as Docker's does."""
     rig.programs["next"] = FakeProgram(exit_after=0.5, exit_code=0)
@@ -318,6 +354,24 @@ async def test_rm_force_of_a_running_rm_container_answers_after_its_teardown(
         assert not done.is_set() and rootfs in rig.mounter.mounted  # its teardown waits on the unmount
         rig.mounter.gate.set()
     assert done.is_set() and rootfs not in rig.mounter.mounted
+
+
+async def test_a_start_clears_runtime_state_a_run_left_for_its_removal(
+    autojump_clock: trio.testing.MockClock, rig: Rig
+) -> None:
+    """A start that got the lock before a --rm container's removal: runc's old state goes first."""
+    rig.programs["next"] = FakeProgram(exit_after=0.5, exit_code=0)
+    c = await rig.engine.create(spec())
+    waiter = rig.engine.register_wait(c, "next-exit")
+    await rig.engine.start(c.id)
+    await waiter.event.wait()
+    await trio.testing.wait_all_tasks_blocked()
+    c.runtime_leftover = True  # as the last run of a --rm container leaves it
+    rig.runtime.calls.clear()
+    await rig.engine.start(c.id)
+    assert rig.runtime.calls[:2] == [("delete", c.id), ("run", c.id)]
+    assert not c.runtime_leftover
+    await rig.engine.kill(c.id)
 
 
 async def test_recovered_removal_is_dead_and_rm_clears_the_runtime_state(
@@ -528,12 +582,12 @@ async def test_a_bug_in_one_container_does_not_kill_the_engine(
     real_delete = rig.runtime.delete
     calls = 0
 
-    async def broken_delete(container_id: str, *, force: bool = False) -> None:
+    async def broken_delete(container_id: str, *, force: bool = False, inline: bool = True) -> None:
         nonlocal calls
         calls += 1
         if calls == 1:
             raise RuntimeError("boom")
-        await real_delete(container_id, force=force)
+        await real_delete(container_id, force=force, inline=inline)
 
     rig.runtime.delete = broken_delete  # type: ignore[method-assign]
     waiter = rig.engine.register_wait(c, "next-exit")
