@@ -12,10 +12,18 @@ Theory of operation:
   container runs.
 - Lifecycle facts are published on the bus once, after the state change is
   recorded; the state is saved through the coalescing store.
+- A removal is announced (``destroy``, ``wait?condition=removed``) once the
+  container is gone from the tables; its teardown (log, runtime state and
+  cgroups, rootfs mount, directory) follows in the same task. ``docker rm``,
+  ``rmi`` and shutdown wait for it (``settle_teardowns``); ``docker run
+  --rm`` does not.
+- A created container's rootfs is mounted right after create for its coming
+  start (``early``).
 - Containers do not survive a daemon restart (no live-restore yet): a
   graceful shutdown stops them with their stop signal and timeout; after a
   crash, ``_recover`` stops survivors and records them exited (255 when the
-  code is unknown).
+  code is unknown), and stops runc containers whose records (written up to
+  50 ms late, see ``store``) do not say running.
 """
 
 from __future__ import annotations
