@@ -50,19 +50,19 @@ class EnginePaths:
     def bundle(self, cid: str) -> Path:
         return self.exec_root / "bundles" / cid
 
-    def hostname_file(self, cid: str) -> Path:
-        return self.container_dir(cid) / "hostname"
-
-    def hosts_file(self, cid: str) -> Path:
-        return self.container_dir(cid) / "hosts"
-
-    def resolv_file(self, cid: str) -> Path:
-        return self.container_dir(cid) / "resolv.conf"
-
     def etc_files(self, cid: str) -> tuple[str, str, str]:
         """(hostname, hosts, resolv.conf) as strings, in one go (the start path builds them all)."""
         d = str(self.container_dir(cid))
         return f"{d}/hostname", f"{d}/hosts", f"{d}/resolv.conf"
+
+    def hostname_file(self, cid: str) -> Path:
+        return Path(self.etc_files(cid)[0])
+
+    def hosts_file(self, cid: str) -> Path:
+        return Path(self.etc_files(cid)[1])
+
+    def resolv_file(self, cid: str) -> Path:
+        return Path(self.etc_files(cid)[2])
 
     def log_file(self, cid: str) -> Path:
         return self.container_dir(cid) / f"{cid}-json.log"

@@ -7,7 +7,9 @@ tests/integration/test_network_kernel.py.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -155,6 +157,19 @@ async def test_size_zero_makes_nothing(tmp_path: Path, autojump_clock: trio.abc.
     assert kernel.made == []
 
 
+@contextlib.asynccontextmanager
+async def _running_store(root: Path, *, reaper: bool = False) -> AsyncIterator[tuple[Activity, ContainerStore]]:
+    """A store with its writer (and its reaper) running, and the activity gauge it waits on."""
+    activity = Activity()
+    store = ContainerStore(root, activity=activity)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(store.run_writer)
+        if reaper:
+            await nursery.start(store.run_reaper)
+        yield activity, store
+        nursery.cancel_scope.cancel()
+
+
 def _record(cid: str) -> ContainerRecord:
     return ContainerRecord(id=cid, name="n" + cid[:4], created=0, spec=ContainerSpec(image="busybox", cmd=("true",)))
 
@@ -162,12 +177,8 @@ def _record(cid: str) -> ContainerRecord:
 async def test_a_removed_directory_goes_to_the_trash_then_away_in_a_lull(
     tmp_path: Path, autojump_clock: trio.abc.Clock
 ) -> None:
-    activity = Activity()
-    store = ContainerStore(tmp_path / "containers", activity=activity)
     cid = "e" * 64
-    async with trio.open_nursery() as nursery:
-        await nursery.start(store.run_writer)
-        await nursery.start(store.run_reaper)
+    async with _running_store(tmp_path / "containers", reaper=True) as (activity, store):
         directory = store.create_dir(cid)
         (directory / "upper").mkdir()
         (directory / "upper" / "file").write_text("data")
@@ -185,17 +196,13 @@ async def test_a_removed_directory_goes_to_the_trash_then_away_in_a_lull(
         with trio.fail_after(5):
             while store.trash_pending or (tmp_path / "containers" / TRASH / cid).exists():
                 await trio.sleep(0.001)
-        nursery.cancel_scope.cancel()
 
 
 async def test_records_wait_for_a_lull_but_not_longer_than_the_bound(
     tmp_path: Path, autojump_clock: trio.abc.Clock
 ) -> None:
-    activity = Activity()
-    store = ContainerStore(tmp_path / "containers", activity=activity)
     cid = "d" * 64
-    async with trio.open_nursery() as nursery:
-        await nursery.start(store.run_writer)
+    async with _running_store(tmp_path / "containers") as (activity, store):
         directory = store.create_dir(cid)
         with activity.busy():  # a start or an exit in progress
             store.save_nowait(_record(cid))
@@ -205,18 +212,14 @@ async def test_records_wait_for_a_lull_but_not_longer_than_the_bound(
             with trio.fail_after(10):
                 while not (directory / RECORD_FILE).exists():
                     await trio.sleep(0.001)  # polling keeps the autojump clock from leaping
-        nursery.cancel_scope.cancel()
 
 
 async def test_a_short_lived_container_is_forgotten_without_its_records_being_written(
     tmp_path: Path, autojump_clock: trio.abc.Clock
 ) -> None:
     """create, running, exited, removed within one busy spell: one rename, no record write."""
-    activity = Activity()
-    store = ContainerStore(tmp_path / "containers", activity=activity)
     cid = "c" * 64
-    async with trio.open_nursery() as nursery:
-        await nursery.start(store.run_writer)
+    async with _running_store(tmp_path / "containers") as (activity, store):
         store.create_dir(cid)
         with activity.busy():
             for _ in range(3):
@@ -226,7 +229,6 @@ async def test_a_short_lived_container_is_forgotten_without_its_records_being_wr
         await store.flush()
         trashed = tmp_path / "containers" / TRASH / cid
         assert trashed.is_dir() and not (trashed / RECORD_FILE).exists()
-        nursery.cancel_scope.cancel()
 
 
 def test_a_daemon_start_empties_the_trash(tmp_path: Path) -> None:
