@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import trio
 
@@ -19,6 +20,9 @@ from supervisor.errors import InvalidArgument
 from supervisor.logs.container_log import ContainerLog
 from supervisor.restart.labels import DEFAULT_TUNING, RestartTuning, parse_restart_labels
 from supervisor.restart.tracker import RestartTracker
+
+if TYPE_CHECKING:
+    from supervisor.engine.early import EarlyBundle
 
 log = get_logger(__name__)
 
@@ -86,6 +90,8 @@ class Container:
         # ``early_claimed`` is set once a start or a removal has dealt with it.
         self.mounted_early = False
         self.early_claimed: trio.Event | None = None
+        # The bundle written with the early mount (``early.EarlyBundle``), its network planned.
+        self.early_bundle: EarlyBundle | None = None
         # The log store: None for the `none` driver.
         self.log: ContainerLog | None = None
 

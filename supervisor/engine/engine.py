@@ -478,7 +478,8 @@ class Engine(RunsMixin, StoppingMixin, EarlyMountMixin):
                 msg = f"container {c.id} is running"
                 raise Conflict(msg)
             self._apply(c, st.Fact.REMOVING)
-            self.take_early_mount(c)  # an early mount goes with the rootfs below
+            self.take_early_mount(c)  # an early mount goes with the rootfs below,
+            self.take_early_bundle(c)  # its network plan with the network's ``forget``
             done = trio.Event()
             self._teardowns.add(done)
             try:

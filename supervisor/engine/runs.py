@@ -52,6 +52,7 @@ from supervisor.restart.health import (
 from supervisor.restart.tracker import Decision, GiveUp, Reason, RestartAfter, Stay
 
 if TYPE_CHECKING:
+    from supervisor.engine.early import EarlyBundle
     from supervisor.engine.engine import Engine
 
 log = get_logger(__name__)
@@ -97,6 +98,8 @@ class RunsMixin:
     if TYPE_CHECKING:
         @staticmethod
         def take_early_mount(c: Container) -> bool: ...
+        @staticmethod
+        def take_early_bundle(c: Container) -> EarlyBundle | None: ...
         def _apply(self, c: Container, fact: st.Fact, **change: Any) -> None: ...
         def _set_state(self, c: Container, state: State) -> None: ...
         def _publish(self, c: Container, action: str, **extra: str) -> None: ...
@@ -161,18 +164,24 @@ class RunsMixin:
                     # Set first: unmounting what is not mounted is a no-op, and the
                     # mount must never outlive a start that failed or was cancelled.
                     early = self.take_early_mount(c)
+                    ahead = self.take_early_bundle(c)
                     mounted = c.rootfs_mounted = True
-                    if early and (resolved is not None or self.volumes is None):
+                    mounts = resolved.mounts if resolved else None
+                    propagation = resolved.rootfs_propagation if resolved else None
+                    if early and ahead is not None and ahead.fits(c.record, net, mounts, propagation):
+                        # Written with the early mount from what this start would write: as it is.
+                        user = ahead.user
+                    elif early and (resolved is not None or self.volumes is None):
                         # Mounted right after create (``early``): only the bundle is left.
                         user = await trio.to_thread.run_sync(functools.partial(
                             prepare_bundle, c.record, plan, self.paths, self.bundle_context, self.config, net,
-                            resolved.mounts if resolved else None, resolved.rootfs_propagation if resolved else None,
+                            mounts, propagation,
                         ))
                     elif resolved is not None or self.volumes is None:
                         # The common case: mount and write the bundle in one worker-thread call.
                         user = await self.mounter.mount_then(plan, **layers, then=functools.partial(
                             prepare_bundle, c.record, plan, self.paths, self.bundle_context, self.config, net,
-                            resolved.mounts if resolved else None, resolved.rootfs_propagation if resolved else None,
+                            mounts, propagation,
                         ))
                     else:
                         # Volumes are filled from the mounted image (copy-up) before the bundle names them.

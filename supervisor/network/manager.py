@@ -450,7 +450,8 @@ class NetworkManager(SandboxMixin, DefinitionsMixin):
 
     async def forget(self, container_id: str) -> None:
         """The container is removed: drop its endpoint configs (and anything still held)."""
-        if container_id in self._live:
+        if container_id in self._live or container_id in self._netns:
+            # Running, or planned and never attached (a bundle written ahead of its start).
             await self.detach(container_id)
         recorded = self.state.endpoints.pop(container_id, None)
         self.state.ipam.release_owner(container_id)

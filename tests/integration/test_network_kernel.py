@@ -270,6 +270,23 @@ async def test_default_bridge_start_takes_the_wired_spare(env) -> None:
             await trio.sleep(0.02)
 
 
+async def test_a_plan_never_attached_is_released_by_forget(env) -> None:
+    """A bundle written ahead of a start that never came: the removal frees namespace, veth and address."""
+    manager, _, _ = env
+    wired = await _prewired(manager)
+    s = spec()
+    cid = "a" * 64
+    await manager.register(cid, s)
+    plan = await manager.plan(cid, "created", s)
+    assert plan.netns_path == wired.spare.netns_path
+    await manager.forget(cid)
+    assert not os.path.exists(plan.netns_path)
+    assert manager.state.ipam.address_of(wired.network_id, cid) is None
+    with trio.fail_after(10):  # the pair is deleted in the background
+        while await trio.to_thread.run_sync(_host_link, wired.spare.host_ifname):
+            await trio.sleep(0.02)
+
+
 async def test_a_failed_plan_gives_the_wired_spare_back(env) -> None:
     manager, _, _ = env
     wired = await _prewired(manager)
