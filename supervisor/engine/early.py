@@ -20,8 +20,10 @@ Rules, so that nothing outlives its use:
   plan released: a created container holds no address. A removal releases
   both as any container's; a daemon stop gives them back on the way out.
 - A bundle is used only if it fits (``EarlyBundle.fits``): the same record
-  (a rename, ``docker update`` or ``network connect`` replaces it), the same
-  network plan and the same volume mounts. Otherwise the start writes it again.
+  (a rename or ``docker update`` replaces it), the same network plan (a
+  ``network connect`` or ``disconnect`` drops the plan made ahead, so the
+  start plans a new namespace) and the same volume mounts. Otherwise the
+  start writes it again.
 - Not prepared ahead: containers whose volumes are filled from the image
   (copy-up: their mount points are resolved against the mounted rootfs,
   at start), and ``--network container:NAME`` (the other's process may change).
@@ -83,7 +85,7 @@ class EarlyBundle:
         """Whether the start would write this same bundle.
 
         The record is compared by identity: any change since create (a
-        rename, ``docker update``, a network connected) replaces it.
+        rename, ``docker update``) replaces it.
         """
         return (
             record is self.record and net == self.net and mounts == self.mounts

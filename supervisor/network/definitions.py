@@ -70,11 +70,13 @@ class DefinitionsMixin:
     config: Any
     state: NetworkState
     _live: dict[str, Live]
+    _netns: dict[str, str]
     _resolvers: dict[str, trio.CancelScope]
     _bridges_made: set[str]
 
     if TYPE_CHECKING:
         def get(self, ref: str) -> Network: ...
+        async def detach(self, container_id: str) -> None: ...
         def containers_of(self, network_id: str) -> dict[str, dict[str, str]]: ...
         def _configs(self, container_id: str, spec: ContainerSpec) -> dict[str, EndpointConfig]: ...
         def _check_static(self, n: Network, address: str) -> None: ...
@@ -245,6 +247,7 @@ class DefinitionsMixin:
             msg = f"endpoint with name {name} already exists in network {n.name}"
             raise Forbidden(msg)
         table[n.id] = cfg
+        await self._drop_plan_ahead(container_id)
         live = self._live.get(container_id)
         if live is not None and live.attached and running_pid:
             try:
@@ -255,6 +258,11 @@ class DefinitionsMixin:
         self.state.endpoints[container_id] = table
         await self._save()
         self._publish("connect", n, container=container_id)
+
+    async def _drop_plan_ahead(self, container_id: str) -> None:
+        """A plan made for a coming start (``engine.early``) no longer fits the networks: its start plans again."""
+        if container_id in self._netns and container_id not in self._live:
+            await self.detach(container_id)
 
     async def disconnect(
         self, network_ref: str, container_id: str, spec: ContainerSpec, *, force: bool = False
@@ -274,6 +282,7 @@ class DefinitionsMixin:
             msg = f"container {container_id} is not connected to network {n.name}"
             raise Forbidden(msg)
         table.pop(n.id, None)
+        await self._drop_plan_ahead(container_id)
         live = self._live.get(container_id)
         if live is not None and n.id in live.endpoints:
             e = live.endpoints.pop(n.id)

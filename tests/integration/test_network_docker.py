@@ -127,3 +127,27 @@ def test_network_api_basics(wired) -> None:  # type: ignore[no-untyped-def]
         assert "pre-defined" in r.stderr
     finally:
         d.docker("network", "rm", name, check=False)
+
+
+def test_networks_changed_between_create_and_start(wired) -> None:  # type: ignore[no-untyped-def]
+    """A start is prepared right after create (network planned, bundle written); a change before it is honoured."""
+    d = wired
+    tag = secrets.token_hex(3)
+    net, name = f"late-{tag}", f"moved-{tag}"
+    d.docker("network", "create", net)
+    try:
+        d.docker("create", "--name", name, "busybox", "ip", "-4", "-o", "addr", "show")
+        time.sleep(0.2)  # the start's preparation has run: the default bridge is planned
+        d.docker("network", "connect", net, name)
+        d.docker("network", "disconnect", "bridge", name)
+        out = d.docker("start", "-a", name).stdout
+        subnet = json.loads(d.docker("network", "inspect", net).stdout)[0]["IPAM"]["Config"][0]["Subnet"]
+        prefix = subnet.rsplit(".", 2)[0] + "."
+        interfaces = [line.split()[1] for line in out.splitlines() if " inet " in line]
+        assert interfaces == ["lo", "eth0"], out
+        assert f"inet {prefix}" in out, (subnet, out)
+        bridge = json.loads(d.docker("network", "inspect", "bridge").stdout)[0]
+        assert name not in json.dumps(bridge["Containers"])
+    finally:
+        d.docker("rm", "-f", name, check=False)
+        d.docker("network", "rm", net, check=False)

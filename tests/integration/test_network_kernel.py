@@ -287,6 +287,23 @@ async def test_a_plan_never_attached_is_released_by_forget(env) -> None:
             await trio.sleep(0.02)
 
 
+async def test_a_plan_never_attached_is_dropped_when_its_networks_change(env) -> None:
+    """Disconnected from the default bridge before its start: the spare wired for it goes, the start plans again."""
+    manager, _, _ = env
+    wired = await _prewired(manager)
+    s = spec()
+    cid = "b" * 64
+    await manager.register(cid, s)
+    plan = await manager.plan(cid, "created", s)
+    assert plan.netns_path == wired.spare.netns_path
+    await manager.disconnect("bridge", cid, s)
+    assert not os.path.exists(plan.netns_path)
+    assert manager.state.ipam.address_of(wired.network_id, cid) is None
+    again = await manager.plan(cid, "created", s)
+    assert again.netns_path != plan.netns_path
+    await manager.forget(cid)
+
+
 async def test_a_failed_plan_gives_the_wired_spare_back(env) -> None:
     manager, _, _ = env
     wired = await _prewired(manager)
