@@ -61,7 +61,7 @@ from supervisor.network.ports import PortBinding, plan_ports, port_map, summary
 from supervisor.network.prewired import Prewired
 from supervisor.network.resolver import Resolver, host_nameservers
 from supervisor.network.sandbox import Live, SandboxMixin, netns_mode
-from supervisor.network.spares import SparePool
+from supervisor.network.spares import SparePool, TakenSpare
 from supervisor.network.store import NetworkState, load_state, save_state, state_path
 from supervisor.network.subnets import (
     DEFAULT_CANDIDATES,
@@ -127,15 +127,12 @@ class NetworkManager(SandboxMixin, DefinitionsMixin):
         # yet to make (one worker-thread hop on the start path instead of two).
         self._netns_unmade: set[str] = set()
         self._netns_dir = Path(config.exec_root) / "netns"
-        # Namespaces made ahead of need; a container that took one has its spare
-        # veth's host side here until its first endpoint plugs it in.
+        # Namespaces made ahead of need, and one wired for the default bridge (``prewired``).
         self._spares = SparePool(self._netns_dir, config.spare_netns, activity=activity)
-        self._spare_veth: dict[str, str] = {}
-        # One spare wired for the default bridge (``prewired``), and the containers that
-        # took it, until their first endpoint is recorded.
         self._prewired: Prewired | None = None
         self._prewired_taken = trio.Event()
-        self._plugged: dict[str, tuple[str, str]] = {}
+        # The spares containers took, until their first endpoint is recorded.
+        self._taken: dict[str, TakenSpare] = {}
         self._nursery: trio.Nursery | None = None
         self._save_lock = trio.Lock()
         self._forwarders = tuple(host_nameservers(config.host_resolv_conf))
@@ -281,10 +278,8 @@ class NetworkManager(SandboxMixin, DefinitionsMixin):
             live.proxies.cancel()
         hosts = [e.host_ifname for live in self._live.values() for e in live.endpoints.values()]
         hosts += sorted(self._doomed)  # detached veths whose background deletion had not run
-        hosts += sorted(self._spare_veth.values())  # spares taken, never plugged in
-        hosts += sorted(veth for veth, _ in self._plugged.values())  # wired spares taken, never used
-        self._spare_veth.clear()
-        self._plugged.clear()
+        hosts += sorted(t.host_ifname for t in self._taken.values())  # spares taken, never used
+        self._taken.clear()
         bridges = sorted(self._bridges_made)
 
         def remove_all() -> None:

@@ -31,7 +31,14 @@ from supervisor._logging import get_logger
 from supervisor.errors import BerthError
 from supervisor.network import netlink
 from supervisor.network.model import BRIDGE, EndpointConfig, Network, mac_for
-from supervisor.network.spares import MAX_FAILURES, RETRY_DELAY, SPARE_IFNAME, Spare, SparePool
+from supervisor.network.spares import (
+    MAX_FAILURES,
+    RETRY_DELAY,
+    SPARE_IFNAME,
+    Spare,
+    SparePool,
+    TakenSpare,
+)
 
 if TYPE_CHECKING:
     from supervisor.network.store import NetworkState
@@ -73,7 +80,7 @@ class PrewiredMixin:
     _netns: dict[str, str]
     _prewired: Prewired | None
     _prewired_taken: trio.Event
-    _plugged: dict[str, tuple[str, str]]  # container id -> (host veth, address) of an adopted spare
+    _taken: dict[str, TakenSpare]
 
     if TYPE_CHECKING:
         def _by_name(self, name: str) -> Network | None: ...
@@ -147,13 +154,13 @@ class PrewiredMixin:
         self._prewired_taken.set()
         self.state.ipam.transfer(p.network_id, p.owner, container_id)
         self._netns[container_id] = p.spare.netns_path
-        self._plugged[container_id] = (p.spare.host_ifname, p.plan.address)
+        self._taken[container_id] = TakenSpare(p.spare.host_ifname, p.plan.address)
         return p
 
     def _return_prewired(self, container_id: str, p: Prewired) -> None:
         """Undo ``_adopt_prewired`` (the plan failed after it): the slot has its spare again."""
         self._netns.pop(container_id, None)
-        self._plugged.pop(container_id, None)
+        self._taken.pop(container_id, None)
         self.state.ipam.release(p.network_id, container_id)
         n = self.state.networks.get(p.network_id)
         if n is not None:

@@ -42,7 +42,7 @@ from supervisor.network.model import (
 from supervisor.network.ports import PortBinding, plan_ports
 from supervisor.network.prewired import PrewiredMixin
 from supervisor.network.proxy import BoundPort, bind_port, serve_port
-from supervisor.network.spares import SPARE_IFNAME, SparePool
+from supervisor.network.spares import SPARE_IFNAME, SparePool, TakenSpare
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -111,7 +111,7 @@ class SandboxMixin(PrewiredMixin):
     _netns_unmade: set[str]
     _netns_dir: Path
     _spares: SparePool
-    _spare_veth: dict[str, str]
+    _taken: dict[str, TakenSpare]
     _nursery: trio.Nursery | None
 
     if TYPE_CHECKING:
@@ -193,7 +193,7 @@ class SandboxMixin(PrewiredMixin):
             if spare is not None:
                 # Made ahead of need, its veth pair ready: ``attach`` only plugs it in.
                 path = spare.netns_path
-                self._spare_veth[container_id] = spare.host_ifname
+                self._taken[container_id] = TakenSpare(spare.host_ifname)
             else:
                 # Only named here: ``attach`` makes it with the first veth, in one thread call.
                 path = str(self._netns_dir / container_id)
@@ -259,22 +259,21 @@ class SandboxMixin(PrewiredMixin):
         while ifname in used:
             k += 1
             ifname = f"eth{k}"
-        spare = plugged = None
+        taken = None
         if ifname == SPARE_IFNAME and live.netns_path == self._netns.get(container_id):
-            plugged = self._plugged.pop(container_id, None)
-            spare = self._spare_veth.pop(container_id, None)
-        if plugged is not None and plugged[1] != ip:
+            taken = self._taken.pop(container_id, None)
+        if taken is not None and taken.wired_address not in ("", ip):
             # Unreachable while plan hands the spare's own address over; never wire it twice.
-            self._spare_veth[container_id] = plugged[0]  # detach deletes the pair
-            msg = f"the wired spare has {plugged[1]}, not {ip}"
+            self._taken[container_id] = taken  # detach deletes the pair
+            msg = f"the wired spare has {taken.wired_address}, not {ip}"
             raise RuntimeFailed(msg)
         endpoint = Endpoint(
             network_id=n.id, network_name=n.name, endpoint_id=secrets.token_hex(32), ip=ip,
             prefix_len=n.prefix_len, gateway=n.gateway, mac=mac_for(ip),
-            host_ifname=(plugged[0] if plugged else spare) or "veth" + secrets.token_hex(4)[:7],
+            host_ifname=taken.host_ifname if taken else "veth" + secrets.token_hex(4)[:7],
             ifname=ifname, aliases=cfg.aliases,
         )
-        if plugged is not None:
+        if taken is not None and taken.wired_address:
             # Wired ahead of need for exactly this address (``prewired``): nothing to do.
             live.endpoints[n.id] = endpoint
             return endpoint
@@ -283,11 +282,11 @@ class SandboxMixin(PrewiredMixin):
             ifname=ifname, address=ip, prefix_len=n.prefix_len, mac=endpoint.mac, mtu=n.mtu,
             gateway=n.gateway if primary and not n.internal else "",
         )
-        if spare is not None:
+        if taken is not None:
             try:
                 await trio.to_thread.run_sync(netlink.plug_veth, plan)
             except BaseException:
-                self._spare_veth[container_id] = spare  # still unplugged: detach deletes the pair
+                self._taken[container_id] = taken  # still unplugged: detach deletes the pair
                 raise
         else:
             await trio.to_thread.run_sync(self._wire_sync, container_id, plan)
@@ -342,12 +341,9 @@ class SandboxMixin(PrewiredMixin):
                 with trio.move_on_after(5):
                     await done.wait()
             names = [e.host_ifname for e in live.endpoints.values()]
-        unplugged = self._spare_veth.pop(container_id, None)
-        if unplugged is not None:  # a spare taken but never plugged in: its pair goes too
-            names.append(unplugged)
-        adopted = self._plugged.pop(container_id, None)
-        if adopted is not None:  # a wired spare taken, its endpoint never recorded
-            names.append(adopted[0])
+        taken = self._taken.pop(container_id, None)
+        if taken is not None:  # a spare taken, its endpoint never recorded: its pair goes too
+            names.append(taken.host_ifname)
         if names:
             self._doomed.update(names)
 

@@ -48,6 +48,20 @@ class Spare:
     host_ifname: str
 
 
+@dataclass(frozen=True, slots=True)
+class TakenSpare:
+    """A spare a container took, until its first endpoint is recorded.
+
+    ``wired_address`` is set for the spare wired for the default bridge
+    (``prewired``: plugged in and addressed already); empty, the veth pair
+    still waits to be plugged in. Either way the host side is deleted if the
+    container lets it go unused.
+    """
+
+    host_ifname: str
+    wired_address: str = ""
+
+
 def _make(directory: Path, spare: Spare) -> None:
     directory.mkdir(0o700, parents=True, exist_ok=True)
     netlink.make_spare(spare.netns_path, spare.host_ifname, SPARE_IFNAME)
