@@ -13,26 +13,19 @@ Theory of operation:
 - Lifecycle facts are published on the bus once, after the state change is
   recorded; the state is saved through the coalescing store.
 - A removal is announced (``destroy``, ``wait?condition=removed``) once the
-  container is gone from the tables; its teardown (log, runtime state and
-  cgroups, rootfs mount, directory) follows in the same task. ``docker rm``,
-  ``rmi`` and shutdown wait for it (``settle_teardowns``); ``docker run
-  --rm`` does not.
-- A created container's rootfs is mounted right after create for its coming
-  start (``early``).
+  container is gone from the tables; its teardown follows in the same task
+  (``removal``).
+- A created container's start is prepared right after create: its network
+  planned, its rootfs mounted, its bundle written (``early``).
 - Containers do not survive a daemon restart (no live-restore yet): a
   graceful shutdown stops them with their stop signal and timeout; after a
-  crash, ``_recover`` stops survivors and records them exited (255 when the
-  code is unknown), and stops runc containers whose records (written up to
-  50 ms late, see ``store``) do not say running.
+  crash, the next start stops what is left (``recovery``).
 """
 
 from __future__ import annotations
 
 import builtins
 import contextlib
-import math
-import os
-import signal as signal_mod
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -61,7 +54,8 @@ from supervisor.engine.model import (
 )
 from supervisor.engine.paths import EnginePaths
 from supervisor.engine.prepare import BundleContext
-from supervisor.engine.process import process_start_time
+from supervisor.engine.recovery import RecoveryMixin
+from supervisor.engine.removal import RemovalMixin
 from supervisor.engine.runs import KILL_WAIT, RunsMixin
 from supervisor.engine.runtime import Runtime
 from supervisor.engine.spec import build_resources
@@ -144,7 +138,7 @@ class OverlayMounter:
         await unmount_rootfs(target)
 
 
-class Engine(RunsMixin, StoppingMixin, EarlyMountMixin):
+class Engine(RunsMixin, StoppingMixin, EarlyMountMixin, RemovalMixin, RecoveryMixin):
     """Creates, runs, stops and removes containers; the API's one entry point."""
 
     def __init__(
@@ -434,105 +428,7 @@ class Engine(RunsMixin, StoppingMixin, EarlyMountMixin):
                 await self._remove(c)
         raise error
 
-    # --- remove / rename -------------------------------------------------------------
-
-    async def remove(self, ref: str, *, force: bool = False, remove_volumes: bool = False) -> None:
-        c = self.get(ref)
-        if c.state.running:
-            if not force:
-                msg = (
-                    f'cannot remove container "/{c.name}": container is running: stop the '
-                    "container before removing or force remove"
-                )
-                raise Conflict(msg)
-            self._mark_manual_stop(c)
-            if c.state.restarting:
-                await self._cancel_restart(c)
-            elif c.process is not None:
-                c.tracker.cancel()
-                c.stopping = True
-                self._publish(c, "kill", signal=str(int(signal_mod.SIGKILL)))
-                c.process.send_signal(signal_mod.SIGKILL)
-                if c.state.paused:
-                    await self._resume_quietly(c)
-            with trio.move_on_after(KILL_WAIT):
-                await c.run_done.wait()
-        if c.id not in self._containers:
-            # Auto-removed meanwhile (--rm): answer once its teardown is done, as for any rm.
-            await self.settle_teardowns()
-            return
-        await self._remove(c, remove_volumes=remove_volumes)
-
-    async def _remove(self, c: Container, *, remove_volumes: bool | None = None) -> None:
-        """Remove ``c``; its anonymous volumes too with ``remove_volumes`` (default: --rm's)."""
-        if remove_volumes is None:
-            remove_volumes = c.record.spec.auto_remove  # moby: AutoRemove implies RemoveVolume
-        with self._busy():
-            await self._remove_locked(c, remove_volumes)
-
-    async def _remove_locked(self, c: Container, remove_volumes: bool) -> None:
-        async with c.lock:
-            if c.id not in self._containers:
-                return
-            if c.state.running:
-                msg = f"container {c.id} is running"
-                raise Conflict(msg)
-            self._apply(c, st.Fact.REMOVING)
-            self.take_early_mount(c)  # an early mount goes with the rootfs below,
-            self.take_early_bundle(c)  # its network plan with the network's ``forget``
-            done = trio.Event()
-            self._teardowns.add(done)
-            try:
-                if self.network is not None:
-                    with trio.CancelScope(shield=True):
-                        await self.network.forget(c.id)
-                del self._containers[c.id]
-                self._names.pop(c.name, None)
-                try:
-                    if self.volumes is not None:
-                        with trio.CancelScope(shield=True):
-                            await self.volumes.release(c.id, remove_anonymous=remove_volumes)
-                finally:
-                    # Gone from the tables: announced whatever happened to its volumes.
-                    self._publish(c, "destroy")
-                    c.notify_removed()
-                    if self.remove_hook is not None:
-                        self.remove_hook(c.id)
-            finally:
-                try:
-                    # Announced (`docker run --rm` goes on now): nothing can reach the container
-                    # any more, and what the kernel and the disk still hold for it goes.
-                    with trio.CancelScope(shield=True):
-                        await self._teardown(c)
-                finally:
-                    self._teardowns.discard(done)
-                    done.set()
-
-    async def settle_teardowns(self) -> None:
-        """Wait until the removals already announced have torn down (milliseconds).
-
-        A removed container's overlay mount holds its image's layers until its
-        teardown ends: ``rmi`` and shutdown wait for it.
-        """
-        for done in list(self._teardowns):  # those begun so far, not the ones still to come
-            await done.wait()
-
-    async def _teardown(self, c: Container) -> None:
-        """A removed container's log, runtime state, mount, then its directories."""
-        if c.log is not None:
-            await c.log.close()
-        try:
-            await self._release_leftovers(c)
-            if c.rootfs_mounted:  # a run's end unmounted it already
-                await self.mounter.unmount(self.paths.rootfs(c.id))
-                c.rootfs_mounted = False
-        except Exception as exc:
-            # Its directory stays (the mount may be inside); the next daemon start finds it.
-            error = exc.message if isinstance(exc, BerthError) else repr(exc)
-            log.error("removed container's rootfs stays mounted", container_id=c.id, error=error)
-            return
-        # The directories go in the store's writer thread, off the caller's path.
-        self.store.forget_nowait(c.id, also=(self.paths.bundle(c.id),))
+    # --- update / rename -------------------------------------------------------------
 
     async def update(self, c: Container, spec: ContainerSpec) -> None:
         """``docker update``: new resources (applied live to a running container) and policy."""
@@ -588,82 +484,6 @@ class Engine(RunsMixin, StoppingMixin, EarlyMountMixin):
     def cancel_wait(c: Container, waiter: ExitWaiter) -> None:
         c.exit_waiters.discard(waiter)
         c.removal_waiters.discard(waiter)
-
-    # --- recovery -----------------------------------------------------------------------
-
-    async def _recover(self) -> None:
-        records = await trio.to_thread.run_sync(self.store.load_all)
-        for record in records:
-            c = Container(record)
-            try:
-                await self._open_log(c)
-            except BerthError as exc:
-                log.error("container log unavailable", container_id=record.id, error=exc.message)
-            self._containers[record.id] = c
-            self._names[record.name] = record.id
-            if record.state.removing:
-                # Its removal was cut short: runc's state may be left too (``docker rm`` clears it).
-                c.runtime_leftover = True
-                self._set_state(c, replace(record.state, removing=False, dead=True))
-        orphans = await trio.to_thread.run_sync(self.store.orphan_ids)
-        await self._drop_unsupervised(orphans)
-        await self._unmount_left_behind(list(self._containers.values()), orphans)
-        for cid in orphans:
-            # Created (maybe started) moments before a crash, its record not on disk yet:
-            # it is gone, and so go its directory and bundle.
-            self.store.forget_nowait(cid, also=(self.paths.bundle(cid),))
-        if orphans:
-            log.warning("containers created just before a crash dropped", count=len(orphans))
-        async with trio.open_nursery() as nursery:
-            for c in list(self._containers.values()):
-                if c.state.running:
-                    nursery.start_soon(self._recover_one, c)
-        log.info("containers recovered", count=len(records))
-
-    async def _drop_unsupervised(self, orphans: builtins.list[str]) -> None:
-        """Kill and delete what the runtime still has for containers not recorded as running.
-
-        Records reach the disk up to ``MAX_WRITE_DELAY`` after a change, so a
-        daemon that crashed right after a start can leave a container running
-        that its record calls created (or that has no record: ``orphans``).
-        Nothing supervises it; it goes before its rootfs is unmounted.
-        """
-        root = self.paths.runtime_root
-        known = await trio.to_thread.run_sync(lambda: os.listdir(root) if root.is_dir() else [])
-        for cid in known:
-            c = self._containers.get(cid)
-            if cid in orphans or (c is not None and not c.state.running):
-                try:
-                    await self.runtime.delete(cid, force=True)
-                except Exception:
-                    log.exception("runtime state of an unsupervised container not deleted", container_id=cid)
-                else:
-                    log.warning("container not recorded as running stopped", container_id=cid)
-
-    async def _recover_one(self, c: Container) -> None:
-        """A container recorded running whose daemon died: stop what is left, record the exit."""
-        pid, start = c.state.pid, c.state.pid_start
-        exit_code = 255
-        if pid and start and process_start_time(pid) == start:
-            try:
-                process = self.runtime.adopt(pid)
-            except ProcessLookupError:
-                process = None
-            if process is not None:
-                sig, wait = self._stop_params(c, None, None)
-                process.send_signal(sig)
-                with trio.move_on_after(wait if wait != math.inf else 30):
-                    await process.wait()
-                    process = None
-                if process is not None:
-                    process.send_signal(signal_mod.SIGKILL)
-                    with trio.move_on_after(KILL_WAIT):
-                        await process.wait()
-                    process.close()
-        await self.runtime.delete(c.id, force=True)
-        await self.mounter.unmount(self.paths.rootfs(c.id))
-        c.rootfs_mounted = False
-        self._apply(c, st.Fact.DIED_UNSEEN, now=_now(), exit_code=exit_code)
 
     # --- introspection ----------------------------------------------------------------
 
