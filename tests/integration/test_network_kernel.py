@@ -28,6 +28,7 @@ from supervisor.network.model import NetnsMode
 from supervisor.network.netlink import links_with_prefix
 from supervisor.network import prewired
 from supervisor.network.prewired import Prewired
+from supervisor.network.sandbox import NetworkPlan
 from supervisor.network.spares import SparePool
 
 pytestmark = pytest.mark.skipif(shutil.which("unshare") is None or shutil.which("busybox") is None, reason="needs unshare and busybox")
@@ -270,15 +271,21 @@ async def test_default_bridge_start_takes_the_wired_spare(env) -> None:
             await trio.sleep(0.02)
 
 
-async def test_a_plan_never_attached_is_released_by_forget(env) -> None:
-    """A bundle written ahead of a start that never came: the removal frees namespace, veth and address."""
-    manager, _, _ = env
+async def _planned_ahead(manager: NetworkManager, cid: str) -> tuple[Prewired, ContainerSpec, NetworkPlan]:
+    """A created container's network planned ahead of its start (``engine.early``): it took the wired spare."""
     wired = await _prewired(manager)
     s = spec()
-    cid = "a" * 64
     await manager.register(cid, s)
     plan = await manager.plan(cid, "created", s)
     assert plan.netns_path == wired.spare.netns_path
+    return wired, s, plan
+
+
+async def test_a_plan_never_attached_is_released_by_forget(env) -> None:
+    """A bundle written ahead of a start that never came: the removal frees namespace, veth and address."""
+    manager, _, _ = env
+    cid = "a" * 64
+    wired, _, plan = await _planned_ahead(manager, cid)
     await manager.forget(cid)
     assert not os.path.exists(plan.netns_path)
     assert manager.state.ipam.address_of(wired.network_id, cid) is None
@@ -290,12 +297,8 @@ async def test_a_plan_never_attached_is_released_by_forget(env) -> None:
 async def test_a_plan_never_attached_is_dropped_when_its_networks_change(env) -> None:
     """Disconnected from the default bridge before its start: the spare wired for it goes, the start plans again."""
     manager, _, _ = env
-    wired = await _prewired(manager)
-    s = spec()
     cid = "b" * 64
-    await manager.register(cid, s)
-    plan = await manager.plan(cid, "created", s)
-    assert plan.netns_path == wired.spare.netns_path
+    wired, s, plan = await _planned_ahead(manager, cid)
     await manager.disconnect("bridge", cid, s)
     assert not os.path.exists(plan.netns_path)
     assert manager.state.ipam.address_of(wired.network_id, cid) is None
