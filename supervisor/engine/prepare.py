@@ -78,9 +78,11 @@ def _write(path: str, text: str) -> None:
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
         # One byte more than ours: a longer file differs too.
-        if os.read(fd, len(data) + 1) == data:
+        old = os.read(fd, len(data) + 1)
+        if old == data:
             return
-        os.ftruncate(fd, 0)
+        if old:  # a new container's file is empty: nothing to cut
+            os.ftruncate(fd, 0)
         os.pwrite(fd, data, 0)
     finally:
         os.close(fd)
@@ -133,7 +135,12 @@ def prepare_bundle(
     )
     oci = build_spec(spec, inputs)
     bundle = str(paths.bundle(cid))
-    os.makedirs(bundle, exist_ok=True)
+    try:
+        os.mkdir(bundle)  # one syscall: its parent is made at daemon start (``EnginePaths.all_dirs``)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        os.makedirs(bundle, exist_ok=True)
     fd = os.open(os.path.join(bundle, "config.json"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
         data = json.dumps(oci).encode()
