@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -348,6 +349,12 @@ class Engine(RunsMixin, StoppingMixin, EarlyMountMixin, RemovalMixin, RecoveryMi
 
     def _make_container_dir(self, c: Container) -> None:
         self.store.create_dir(c.id)
+        # The start's directories too: made here, while the client waits for the create's
+        # answer and nothing else runs, rather than in the start's preparation, where every
+        # syscall waits for the GIL while the client's attach and wait are being answered.
+        for d in (self.paths.upper(c.id), self.paths.work(c.id), self.paths.rootfs(c.id), self.paths.bundle(c.id)):
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(d)  # the default mode, as before: the upper dir's is the container's /
         if c.log is not None:
             try:
                 c.log.files.open()

@@ -135,13 +135,13 @@ def prepare_bundle(
     )
     oci = build_spec(spec, inputs)
     bundle = str(paths.bundle(cid))
+    config_file = os.path.join(bundle, "config.json")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
     try:
-        os.mkdir(bundle)  # one syscall: its parent is made at daemon start (``EnginePaths.all_dirs``)
-    except FileExistsError:
-        pass
-    except FileNotFoundError:
+        fd = os.open(config_file, flags, 0o600)
+    except FileNotFoundError:  # the bundle directory is made at create; not for a container from before
         os.makedirs(bundle, exist_ok=True)
-    fd = os.open(os.path.join(bundle, "config.json"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        fd = os.open(config_file, flags, 0o600)
     try:
         data = json.dumps(oci).encode()
         while data:

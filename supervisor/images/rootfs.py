@@ -69,9 +69,12 @@ def overlay_options(plan: RootfsPlan, *, upper: Path, work: Path) -> str:
 
 
 def _mount_sync(data: str, upper: Path, work: Path, target: Path) -> None:
-    for d in (upper, work, target):
-        d.mkdir(parents=True, exist_ok=True)
+    # The directories usually exist (made at create): mount first, make them if it says so.
     rc = _libc().mount(b"overlay", os.fsencode(target), b"overlay", 0, data.encode())
+    if rc != 0 and ctypes.get_errno() == errno.ENOENT:
+        for d in (upper, work, target):
+            d.mkdir(parents=True, exist_ok=True)
+        rc = _libc().mount(b"overlay", os.fsencode(target), b"overlay", 0, data.encode())
     if rc != 0:
         err = ctypes.get_errno()
         msg = f"cannot mount rootfs at {target}: {os.strerror(err)}"

@@ -172,3 +172,14 @@ async def test_a_failed_early_plan_leaves_the_start_to_say_why(
     with pytest.raises(NotFound, match="network n1 not found"):
         await rig.engine.start(c.id)
     assert c.state.status is not Status.RUNNING
+
+
+async def test_create_makes_the_directories_the_start_needs(
+    autojump_clock: trio.testing.MockClock, rig: Rig  # noqa: F811
+) -> None:
+    """Made while the client waits for the create's answer, not in the start's preparation."""
+    paths = rig.engine.paths
+    c = await rig.engine.create(spec())
+    for d in (paths.upper(c.id), paths.work(c.id), paths.rootfs(c.id), paths.bundle(c.id)):
+        assert d.is_dir(), d
+    await rig.engine.remove(c.id)
