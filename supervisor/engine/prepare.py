@@ -75,15 +75,25 @@ def _write(path: str, text: str) -> None:
     as Docker's do). A start that changes nothing writes nothing.
     """
     data = text.encode()
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
-        # One byte more than ours: a longer file differs too.
-        old = os.read(fd, len(data) + 1)
-        if old == data:
-            return
-        if old:  # a new container's file is empty: nothing to cut
+        # A new container's file: made and written, nothing to compare (three syscalls:
+        # in a worker thread each one waits for the GIL again).
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    except FileExistsError:
+        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+        try:
+            # One byte more than ours: a longer file differs too.
+            old = os.read(fd, len(data) + 1)
+            if old == data:
+                return
             os.ftruncate(fd, 0)
-        os.pwrite(fd, data, 0)
+            os.pwrite(fd, data, 0)
+        finally:
+            os.close(fd)
+        return
+    try:
+        while data:
+            data = data[os.write(fd, data):]
     finally:
         os.close(fd)
 
