@@ -59,6 +59,7 @@ from supervisor.engine.recovery import RecoveryMixin
 from supervisor.engine.removal import RemovalMixin
 from supervisor.engine.runs import KILL_WAIT, RunsMixin
 from supervisor.engine.runtime import Runtime
+from supervisor.engine.skeletons import Skeleton, SkeletonPool
 from supervisor.engine.spec import build_resources
 from supervisor.engine.stopping import StoppingMixin
 from supervisor.engine.store import ContainerStore
@@ -162,6 +163,7 @@ class Engine(RunsMixin, StoppingMixin, EarlyMountMixin, RemovalMixin, RecoveryMi
         self.bus = bus
         self.bundle_context = bundle_context
         self.store = ContainerStore(self.paths.containers, activity=self.activity)
+        self.skeletons = SkeletonPool(self.paths.containers, self.paths.bundles, activity=self.activity)
         self._containers: dict[str, Container] = {}
         self._names: dict[str, str] = {}
         self._nursery: trio.Nursery | None = None
@@ -185,6 +187,7 @@ class Engine(RunsMixin, StoppingMixin, EarlyMountMixin, RemovalMixin, RecoveryMi
         async with trio.open_nursery() as nursery:
             await nursery.start(self.store.run_writer)
             await nursery.start(self.store.run_reaper)
+            await nursery.start(self.skeletons.run)
             self._nursery = nursery
             await self._recover()
             if self.volumes is not None:
@@ -335,8 +338,8 @@ class Engine(RunsMixin, StoppingMixin, EarlyMountMixin, RemovalMixin, RecoveryMi
         c = Container(record)
         c.rootfs_mounted = False
         c.log = open_container_log(self.paths.container_dir(cid), record, self.config.daemon_log_opts)
-        # The directory and the log file in one worker-thread call (one hop on the create path).
-        await trio.to_thread.run_sync(self._make_container_dir, c)
+        # The directories and the log file in one worker-thread call (one hop on the create path).
+        await trio.to_thread.run_sync(self._make_container_dir, c, self.skeletons.take_nowait())
         await self._start_log(c)
         if self.network is not None:
             await self.network.register(cid, spec, endpoints)
@@ -347,14 +350,16 @@ class Engine(RunsMixin, StoppingMixin, EarlyMountMixin, RemovalMixin, RecoveryMi
         self._mount_early_soon(c)
         return c
 
-    def _make_container_dir(self, c: Container) -> None:
-        self.store.create_dir(c.id)
-        # The start's directories too: made here, while the client waits for the create's
-        # answer and nothing else runs, rather than in the start's preparation, where every
-        # syscall waits for the GIL while the client's attach and wait are being answered.
-        for d in (self.paths.upper(c.id), self.paths.work(c.id), self.paths.rootfs(c.id), self.paths.bundle(c.id)):
-            with contextlib.suppress(FileExistsError):
-                os.mkdir(d)  # the default mode, as before: the upper dir's is the container's /
+    def _make_container_dir(self, c: Container, skeleton: Skeleton | None) -> None:
+        # The start's directories too (upper, work, rootfs, bundle): made ahead of need
+        # (``skeletons``), or here, while the client waits for the create's answer and nothing
+        # else runs, rather than in the start's preparation, where every syscall waits for
+        # the GIL while the client's attach and wait are being answered.
+        if skeleton is None or not skeleton.install(self.paths.container_dir(c.id), self.paths.bundle(c.id)):
+            self.store.create_dir(c.id)
+            for d in (self.paths.upper(c.id), self.paths.work(c.id), self.paths.rootfs(c.id), self.paths.bundle(c.id)):
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(d)  # the default mode, as before: the upper dir's is the container's /
         if c.log is not None:
             try:
                 c.log.files.open()

@@ -47,8 +47,12 @@ class EnginePaths:
     def work(self, cid: str) -> Path:
         return self.container_dir(cid) / "work"
 
+    @property
+    def bundles(self) -> Path:
+        return self.exec_root / "bundles"
+
     def bundle(self, cid: str) -> Path:
-        return self.exec_root / "bundles" / cid
+        return self.bundles / cid
 
     def etc_files(self, cid: str) -> tuple[str, str, str]:
         """(hostname, hosts, resolv.conf) as strings, in one go (the start path builds them all)."""
@@ -74,5 +78,5 @@ class EnginePaths:
             self.events,
             self.runtime_root,
             self.runtime_logs,
-            self.exec_root / "bundles",
+            self.bundles,
         )

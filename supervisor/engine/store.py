@@ -110,7 +110,7 @@ class ContainerStore:
         """
         return sorted(
             e.name for e in self.root.iterdir()
-            if e.name != TRASH and e.is_dir() and not (e / RECORD_FILE).exists()
+            if not e.name.startswith(".") and e.is_dir() and not (e / RECORD_FILE).exists()
         )
 
     def create_dir(self, container_id: str) -> Path:
