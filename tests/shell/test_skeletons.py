@@ -16,8 +16,8 @@ from tests.shell.test_engine import Rig, rig, spec  # noqa: F401  (rig is a fixt
 async def _filled(pool: SkeletonPool, n: int) -> None:
     """Wait (real time, at most 10 s) until ``n`` skeletons are ready: they are made in worker threads."""
     with trio.fail_after(10):
-        while len(pool) < n:
-            await trio.sleep(QUIET)  # noqa: ASYNC110  (made in worker threads: nothing to wait on)
+        while len(pool) < n:  # noqa: ASYNC110  (made in worker threads: no event to wait on)
+            await trio.sleep(QUIET)
 
 
 def _dirs(tmp_path: Path) -> tuple[Path, Path]:
