@@ -53,7 +53,7 @@ from supervisor.engine.model import (
     State,
     Status,
 )
-from supervisor.engine.paths import EnginePaths
+from supervisor.engine.paths import RUN_SUBDIRS, EnginePaths
 from supervisor.engine.prepare import BundleContext
 from supervisor.engine.recovery import RecoveryMixin
 from supervisor.engine.removal import RemovalMixin
@@ -356,10 +356,11 @@ class Engine(RunsMixin, StoppingMixin, EarlyMountMixin, RemovalMixin, RecoveryMi
         # else runs, rather than in the start's preparation, where every syscall waits for
         # the GIL while the client's attach and wait are being answered.
         if skeleton is None or not skeleton.install(self.paths.container_dir(c.id), self.paths.bundle(c.id)):
-            self.store.create_dir(c.id)
-            for d in (self.paths.upper(c.id), self.paths.work(c.id), self.paths.rootfs(c.id), self.paths.bundle(c.id)):
-                with contextlib.suppress(FileExistsError):
-                    os.mkdir(d)  # the default mode, as before: the upper dir's is the container's /
+            path = self.store.create_dir(c.id)
+            for name in RUN_SUBDIRS:
+                os.mkdir(path / name)  # the default mode, as before: the upper dir's is the container's /
+            with contextlib.suppress(OSError):  # else the start makes it
+                os.mkdir(self.paths.bundle(c.id))
         if c.log is not None:
             try:
                 c.log.files.open()

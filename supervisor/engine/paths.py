@@ -9,6 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+# A container directory's subdirectories for its runs: the overlay's upper and work
+# dirs and the rootfs mount point (``skeletons`` makes them ahead of need).
+UPPER, WORK, ROOTFS = "diff", "work", "rootfs"
+RUN_SUBDIRS = (UPPER, WORK, ROOTFS)
+
 
 @dataclass(frozen=True, slots=True)
 class EnginePaths:
@@ -39,13 +44,13 @@ class EnginePaths:
         return self.containers / cid
 
     def rootfs(self, cid: str) -> Path:
-        return self.container_dir(cid) / "rootfs"
+        return self.container_dir(cid) / ROOTFS
 
     def upper(self, cid: str) -> Path:
-        return self.container_dir(cid) / "diff"
+        return self.container_dir(cid) / UPPER
 
     def work(self, cid: str) -> Path:
-        return self.container_dir(cid) / "work"
+        return self.container_dir(cid) / WORK
 
     @property
     def bundles(self) -> Path:

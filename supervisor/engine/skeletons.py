@@ -29,12 +29,12 @@ import trio
 from supervisor import background
 from supervisor._logging import get_logger
 from supervisor.activity import Activity
+from supervisor.engine.paths import RUN_SUBDIRS
+from supervisor.engine.store import DIR_MODE
 
 log = get_logger(__name__)
 
 PREFIX = ".skel-"
-SUBDIRS = ("diff", "work", "rootfs")  # EnginePaths.upper, .work, .rootfs
-CONTAINER_MODE = 0o710  # as ContainerStore.create_dir
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +55,8 @@ class Skeleton:
         try:
             os.rename(self.bundle_dir, bundle_dir)
         except OSError:
-            with contextlib.suppress(FileExistsError):
+            shutil.rmtree(self.bundle_dir, ignore_errors=True)
+            with contextlib.suppress(OSError):  # else the start makes it
                 os.mkdir(bundle_dir)
         return True
 
@@ -70,8 +71,8 @@ def make_skeleton(containers: Path, bundles: Path) -> Skeleton:
     token = secrets.token_hex(8)
     s = Skeleton(containers / f"{PREFIX}{token}", bundles / f"{PREFIX}{token}")
     try:
-        os.mkdir(s.container_dir, CONTAINER_MODE)
-        for name in SUBDIRS:
+        os.mkdir(s.container_dir, DIR_MODE)
+        for name in RUN_SUBDIRS:
             os.mkdir(s.container_dir / name)  # the default mode: the upper dir's is the container's /
         os.mkdir(s.bundle_dir)
     except BaseException:

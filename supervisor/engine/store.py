@@ -42,6 +42,7 @@ log = get_logger(__name__)
 
 FORMAT_VERSION = 1
 RECORD_FILE = "container.json"
+DIR_MODE = 0o710  # a container's directory
 TRASH = ".removed"  # under the store's root: removed containers' directories, awaiting deletion
 MAX_WRITE_DELAY = 0.05  # seconds a queued record waits at most for the engine's lull
 
@@ -115,7 +116,7 @@ class ContainerStore:
 
     def create_dir(self, container_id: str) -> Path:
         path = self.container_dir(container_id)
-        path.mkdir(parents=True, mode=0o710)
+        path.mkdir(parents=True, mode=DIR_MODE)
         return path
 
     def save_nowait(self, record: ContainerRecord) -> None:

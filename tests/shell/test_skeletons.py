@@ -8,7 +8,8 @@ import trio
 import trio.testing
 
 from supervisor.activity import QUIET
-from supervisor.engine.skeletons import PREFIX, SUBDIRS, SkeletonPool
+from supervisor.engine.paths import RUN_SUBDIRS
+from supervisor.engine.skeletons import PREFIX, SkeletonPool
 from supervisor.engine.store import ContainerStore
 from tests.shell.test_engine import Rig, rig, spec  # noqa: F401  (rig is a fixture)
 
@@ -37,10 +38,10 @@ async def test_the_pool_fills_and_refills_in_lulls_and_deletes_leftovers(nursery
     await _filled(pool, 2)
     skeleton = pool.take_nowait()
     assert skeleton is not None
-    for name in SUBDIRS:
+    for name in RUN_SUBDIRS:
         assert (skeleton.container_dir / name).is_dir()
     assert skeleton.install(containers / "c1", bundles / "c1")
-    assert {p.name for p in (containers / "c1").iterdir()} == set(SUBDIRS)
+    assert {p.name for p in (containers / "c1").iterdir()} == set(RUN_SUBDIRS)
     assert (bundles / "c1").is_dir() and not skeleton.container_dir.exists()
     await _filled(pool, 2)  # made again in a lull
     with pool.activity.busy():
