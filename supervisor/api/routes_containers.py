@@ -272,6 +272,10 @@ class ContainerRoutes:
                 data = await conn.receive_some(65536)
             except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
                 data = b""
+            if c.stdin is None and not c.launched.is_set():
+                # `docker run -i` sends its input from the moment it attached, before its
+                # start: it waits for the container's stdin (Docker's is made at create).
+                await c.launched.wait()
             stdin = c.stdin
             if not data:
                 if c.record.spec.stdin_once and stdin is not None:

@@ -155,17 +155,20 @@ class NetworkRoutes:
         body = await req.json()
         c = self._container(body)
         cfg = parse_endpoint_config(_obj(body, "EndpointConfig", "NetworkConnectRequest.EndpointConfig"))
-        running = c.state.running and not c.state.restarting
-        await self.manager.connect(
-            req.params["id"], c.id, c.name, c.record.spec, cfg,
-            running_pid=c.state.pid if running else 0,
-        )
+        async with self.engine.changing_networks(c):
+            # Read under the container's lock: a start under way has finished.
+            running = c.state.running and not c.state.restarting
+            await self.manager.connect(
+                req.params["id"], c.id, c.name, c.record.spec, cfg,
+                running_pid=c.state.pid if running else 0,
+            )
         return Response.empty(200)
 
     async def disconnect(self, req: Request) -> Response:
         body = await req.json()
         c = self._container(body)
-        await self.manager.disconnect(req.params["id"], c.id, c.record.spec, force=bool(body.get("Force")))
+        async with self.engine.changing_networks(c):
+            await self.manager.disconnect(req.params["id"], c.id, c.record.spec, force=bool(body.get("Force")))
         return Response.empty(200)
 
 

@@ -23,6 +23,7 @@ from supervisor.restart.tracker import RestartTracker
 
 if TYPE_CHECKING:
     from supervisor.engine.early import EarlyBundle
+    from supervisor.engine.primed import Primed
 
 log = get_logger(__name__)
 
@@ -92,6 +93,8 @@ class Container:
         self.early_claimed: trio.Event | None = None
         # The bundle written with the early mount (``early.EarlyBundle``), its network planned.
         self.early_bundle: EarlyBundle | None = None
+        # Made by the runtime with that bundle, its init waiting for the start (``primed``).
+        self.primed: Primed | None = None
         # The log store: None for the `none` driver.
         self.log: ContainerLog | None = None
 

@@ -15,8 +15,9 @@ Theory of operation:
 - A removal is announced (``destroy``, ``wait?condition=removed``) once the
   container is gone from the tables; its teardown follows in the same task
   (``removal``).
-- A created container's start is prepared right after create: its network
-  planned, its rootfs mounted, its bundle written (``early``).
+- A created container's start is prepared by its create: its network
+  planned, its rootfs mounted, its bundle written (``early``); then runc
+  makes it, its init waiting for the start to exec (``primed``).
 - Containers do not survive a daemon restart (no live-restore yet): a
   graceful shutdown stops them with their stop signal and timeout; after a
   crash, the next start stops what is left (``recovery``).
@@ -347,7 +348,7 @@ class Engine(RunsMixin, StoppingMixin, EarlyMountMixin, RemovalMixin, RecoveryMi
         self._names[name] = cid
         self.store.save_nowait(record)
         self._publish(c, "create")
-        self._mount_early_soon(c)
+        await self._prepare_early(c)
         return c
 
     def _make_container_dir(self, c: Container, skeleton: Skeleton | None) -> None:

@@ -112,15 +112,37 @@ class FakeRuntime:
             lambda cid, argv: (0, b"", 0.0)
         )
 
+    can_start_created = True
+
     async def run(self, container_id: str, bundle: Path, stdio: Stdio) -> FakeProcess:
         self.calls.append(("run", container_id))
+        process = await self._make(container_id, stdio)
+        self._nursery.start_soon(process.run)
+        return process
+
+    async def create(self, container_id: str, bundle: Path, stdio: Stdio) -> FakeProcess:
+        """Made, waiting for ``start_created``; a program that fails to start fails here (as runc's lookup)."""
+        self.calls.append(("create", container_id))
+        return await self._make(container_id, stdio)
+
+    async def start_created(self, container_id: str, process: FakeProcess) -> None:
+        self.calls.append(("start", container_id))
         await trio.lowlevel.checkpoint()
+        if process.exited.is_set() or self.created.get(container_id) is not process:
+            msg = "container process is already dead"
+            raise StartFailed(msg, 128)
+        self._nursery.start_soon(process.run)
+
+    async def _make(self, container_id: str, stdio: Stdio) -> FakeProcess:
+        await trio.lowlevel.checkpoint()
+        if container_id in self.created:
+            msg = f"container with id exists: {container_id}"
+            raise StartFailed(msg, 128)
         process = FakeProcess(pid=next(_pids), program=self._programs(container_id), fds=[])
         if process.program.fail_start:
             raise StartFailed(process.program.fail_start, 127)
         process.fds = [os.dup(stdio.stdin), os.dup(stdio.stdout), os.dup(stdio.stderr)]
         self.created[container_id] = process
-        self._nursery.start_soon(process.run)
         return process
 
     async def pause(self, container_id: str) -> None:

@@ -21,6 +21,7 @@ import trio
 from supervisor._logging import get_logger
 from supervisor.engine import state as st
 from supervisor.engine.container import Container
+from supervisor.engine.primed import discard
 from supervisor.engine.runs import KILL_WAIT
 from supervisor.errors import BerthError, Conflict
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     import contextlib
 
     from supervisor.engine.early import EarlyBundle
+    from supervisor.engine.primed import Primed
 
 log = get_logger(__name__)
 
@@ -37,6 +39,7 @@ class RemovalMixin:
 
     # Provided by Engine.
     paths: Any
+    runtime: Any
     store: Any
     mounter: Any
     volumes: Any
@@ -59,6 +62,8 @@ class RemovalMixin:
         def take_early_mount(c: Container) -> bool: ...
         @staticmethod
         def take_early_bundle(c: Container) -> EarlyBundle | None: ...
+        @staticmethod
+        def take_primed(c: Container) -> Primed | None: ...
 
     async def remove(self, ref: str, *, force: bool = False, remove_volumes: bool = False) -> None:
         c = self.get(ref)
@@ -104,6 +109,9 @@ class RemovalMixin:
             self._apply(c, st.Fact.REMOVING)
             self.take_early_mount(c)  # an early mount goes with the rootfs below,
             self.take_early_bundle(c)  # its network plan with the network's ``forget``
+            primed = self.take_primed(c)
+            if primed is not None:  # the runtime's container made ahead of a start goes first
+                await discard(self.runtime, c.id, primed)
             done = trio.Event()
             self._teardowns.add(done)
             try:

@@ -38,6 +38,7 @@ from supervisor.engine.model import (
 )
 from supervisor.engine.output import STDERR, STDOUT, open_pipe
 from supervisor.engine.prepare import prepare_bundle
+from supervisor.engine.primed import Primed, discard
 from supervisor.engine.process import process_start_time
 from supervisor.engine.runtime import StartFailed, Stdio
 from supervisor.errors import (
@@ -100,6 +101,8 @@ class RunsMixin:
         def take_early_mount(c: Container) -> bool: ...
         @staticmethod
         def take_early_bundle(c: Container) -> EarlyBundle | None: ...
+        @staticmethod
+        def take_primed(c: Container) -> Primed | None: ...
         def _apply(self, c: Container, fact: st.Fact, **change: Any) -> None: ...
         def _set_state(self, c: Container, state: State) -> None: ...
         def _publish(self, c: Container, action: str, **extra: str) -> None: ...
@@ -133,6 +136,7 @@ class RunsMixin:
         mounted = False
         wiring = False
         user = None
+        primed: Primed | None = None  # held here until started or discarded
         try:
             net = None
             if self.network is not None:
@@ -165,11 +169,18 @@ class RunsMixin:
                     # mount must never outlive a start that failed or was cancelled.
                     early = self.take_early_mount(c)
                     ahead = self.take_early_bundle(c)
+                    primed = self.take_primed(c)
                     mounted = c.rootfs_mounted = True
                     mounts = resolved.mounts if resolved else None
                     propagation = resolved.rootfs_propagation if resolved else None
-                    if early and ahead is not None and ahead.fits(c.record, net, mounts, propagation):
+                    fits = early and ahead is not None and ahead.fits(c.record, net, mounts, propagation)
+                    if primed is not None and not fits:
+                        # Made from a bundle this start does not want: the runtime's id must be free.
+                        await discard(self.runtime, cid, primed)
+                        primed = None
+                    if fits:
                         # Written with the early mount from what this start would write: as it is.
+                        assert ahead is not None
                         user = ahead.user
                     elif early and (resolved is not None or self.volumes is None):
                         # Mounted right after create (``early``): only the bundle is left.
@@ -201,24 +212,37 @@ class RunsMixin:
                 raise failures[0]
             assert user is not None
             c.exec_user = f"{user.uid}:{user.gid}"
-            out_r, out_w = open_pipe()
-            err_r, err_w = open_pipe()
-            fds += [out_r, out_w, err_r, err_w]
-            if spec.open_stdin:
-                in_r, in_w = open_pipe()
-                fds += [in_r, in_w]
+            if primed is not None:
+                # Made right after create (``primed``): its init only has to exec now.
+                try:
+                    await self.runtime.start_created(cid, primed.process)
+                except BaseException:
+                    await discard(self.runtime, cid, primed)
+                    primed = None
+                    raise
+                process = primed.process
+                out_r, err_r, in_w = primed.out_r, primed.err_r, primed.in_w
+                fds += primed.fds()
+                primed = None
             else:
-                in_r = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
-                in_w = -1
-                fds.append(in_r)
-            process = await self.runtime.run(
-                cid, self.paths.bundle(cid), Stdio(stdin=in_r, stdout=out_w, stderr=err_w)
-            )
-            try:
+                out_r, out_w = open_pipe()
+                err_r, err_w = open_pipe()
+                fds += [out_r, out_w, err_r, err_w]
+                if spec.open_stdin:
+                    in_r, in_w = open_pipe()
+                    fds += [in_r, in_w]
+                else:
+                    in_r = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+                    in_w = -1
+                    fds.append(in_r)
+                process = await self.runtime.run(
+                    cid, self.paths.bundle(cid), Stdio(stdin=in_r, stdout=out_w, stderr=err_w)
+                )
                 # The child holds its copies now; ours must go or the pipes never reach EOF.
                 for fd in (in_r, out_w, err_w):
                     os.close(fd)
                     fds.remove(fd)
+            try:
                 if self.network is not None:
                     self.network.running(cid, process.pid)
                 if in_w >= 0:
@@ -239,6 +263,8 @@ class RunsMixin:
                 with contextlib.suppress(OSError):
                     os.close(fd)
             with trio.CancelScope(shield=True):
+                if primed is not None:
+                    await discard(self.runtime, cid, primed)
                 if wiring and self.network is not None:
                     await self.network.detach(cid)
                 if self.volumes is not None:

@@ -1,9 +1,9 @@
 """The OCI runtime seam: one narrow interface, a runc/crun implementation, a fake.
 
-The engine only needs five things from a runtime: create a container from a
+The engine only needs five things from a runtime: run a container from a
 bundle with the given stdio (the container inherits the fds: pass-through
-mode, no shim), start it, pause/resume it, delete it, and a handle on its init
-process to signal and await. ``RuncRuntime`` drives the runc (or crun) binary;
+mode, no shim), or create it ahead and start it later; pause/resume it,
+delete it, and a handle on its init process to signal and await. ``RuncRuntime`` drives the runc (or crun) binary;
 ``supervisor.engine.fake.FakeRuntime`` is the in-memory twin for shell tests.
 """
 
@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import trio
 
 from supervisor._logging import get_logger
+from supervisor.engine.execfifo import start_through_fifo
 from supervisor.engine.execs import ExecConfig, runc_exec_argv
 from supervisor.engine.process import WatchedProcess, process_start_time
 from supervisor.engine.sealed import SealedBinary, seal_copy
@@ -68,6 +69,16 @@ class Runtime(Protocol):
     name: str
 
     async def run(self, container_id: str, bundle: Path, stdio: Stdio) -> RuntimeProcess: ...
+
+    @property
+    def can_start_created(self) -> bool:
+        """Whether a container can be made ahead of its start (``create``) and started by it
+        (``start_created``); otherwise it is only ever ``run``."""
+        ...
+
+    async def create(self, container_id: str, bundle: Path, stdio: Stdio) -> RuntimeProcess: ...
+
+    async def start_created(self, container_id: str, process: RuntimeProcess) -> None: ...
 
     async def pause(self, container_id: str) -> None: ...
 
@@ -231,9 +242,19 @@ class RuncRuntime:
         which becomes our child when runc exits (we are a subreaper); it may
         already have exited then, and waits as a zombie for ``wait``.
         """
+        return await self._spawn(container_id, bundle, stdio, "run", "--detach")
+
+    async def create(self, container_id: str, bundle: Path, stdio: Stdio) -> RuntimeProcess:
+        """``runc create``: the container made, its init (our child) waiting to exec until ``start_created``.
+
+        Used ahead of a start that is about to come (``engine.primed``).
+        """
+        return await self._spawn(container_id, bundle, stdio, "create")
+
+    async def _spawn(self, container_id: str, bundle: Path, stdio: Stdio, *verb: str) -> RuntimeProcess:
         pid_file = bundle / "init.pid"
         await self.refresh_binary()
-        args = ["run", "--detach", "--bundle", str(bundle), "--pid-file", str(pid_file), container_id]
+        args = [*verb, "--bundle", str(bundle), "--pid-file", str(pid_file), container_id]
         try:
             # Shielded (and bounded): cancelling runc half-way would kill it but could
             # leave its already-forked `runc init` behind, outside any cgroup cleanup.
@@ -252,6 +273,26 @@ class RuncRuntime:
             raise StartFailed(exc.message, start_failure_code(exc.message)) from exc
         pid = int(pid_file.read_text())
         return WatchedProcess.open(pid, is_child=True)
+
+    @property
+    def can_start_created(self) -> bool:
+        """Whether ``start_created`` works here: runc's exec fifo is known, crun's is not relied on."""
+        return self.name == "runc"
+
+    async def start_created(self, container_id: str, process: RuntimeProcess) -> None:
+        """Let a container made by ``create`` exec its process (what ``runc start`` does, without runc).
+
+        Raises:
+            StartFailed: its init died before exec'ing, or took too long.
+        """
+        assert isinstance(process, WatchedProcess)
+        try:
+            await start_through_fifo(self.root / container_id, process.pidfd, timeout=RUN_TIMEOUT)
+        except FileNotFoundError as exc:
+            msg = f"container {container_id} is not waiting to start"
+            raise StartFailed(msg, 128) from exc
+        except RuntimeFailed as exc:
+            raise StartFailed(exc.message, 128) from exc
 
     async def pause(self, container_id: str) -> None:
         await self._run(container_id, "pause", container_id)

@@ -242,6 +242,14 @@ class SandboxMixin(PrewiredMixin):
         live.attached = True
         return Attachment(container_id, tuple(live.endpoints.values()), tuple(live.ports))
 
+    def joinable(self, container_id: str) -> bool:
+        """Whether the namespace ``plan`` named for the container exists already (a spare, or a kept one).
+
+        A runtime may then join it before ``attach`` (``engine.primed``); one
+        only named waits for ``attach`` to make it with its first veth.
+        """
+        return container_id in self._netns and container_id not in self._netns_unmade
+
     def running(self, container_id: str, pid: int) -> None:
         """The attached container's init now runs as ``pid`` (its namespace names it where none was kept)."""
         live = self._live.get(container_id)

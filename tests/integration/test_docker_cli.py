@@ -32,6 +32,13 @@ def test_run_foreground_streams_output_and_exit_code(daemon: Daemon) -> None:
     assert daemon.docker("ps", "-aq").stdout == ""  # --rm removed it
 
 
+def test_run_interactive_passes_piped_input_sent_before_the_start(daemon: Daemon) -> None:
+    """``docker run -i`` sends its input from its attach on, before its start: none of it is lost."""
+    for _ in range(3):
+        out = daemon.docker("run", "--rm", "-i", "busybox", "cat", input=b"piped\nlines\n", timeout=30)
+        assert out.stdout == "piped\nlines\n"
+
+
 def test_run_config_env_workdir_user_hostname_labels(daemon: Daemon) -> None:
     out = daemon.docker(
         "run", "--rm", "-e", "FOO=bar", "-w", "/tmp", "-u", "65534:65534", "--hostname", "box",

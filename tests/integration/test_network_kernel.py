@@ -286,7 +286,9 @@ async def test_a_plan_never_attached_is_released_by_forget(env) -> None:
     manager, _, _ = env
     cid = "a" * 64
     wired, _, plan = await _planned_ahead(manager, cid)
+    assert manager.joinable(cid)  # the spare's namespace exists: a runtime may join it now
     await manager.forget(cid)
+    assert not manager.joinable(cid)
     assert not os.path.exists(plan.netns_path)
     assert manager.state.ipam.address_of(wired.network_id, cid) is None
     with trio.fail_after(10):  # the pair is deleted in the background
@@ -383,10 +385,12 @@ async def test_kept_namespace_is_made_with_the_first_veth(env) -> None:
     await manager.register(cid, s)
     plan = await manager.plan(cid, "early", s)
     assert plan.netns_path is not None and not os.path.exists(plan.netns_path)
+    assert not manager.joinable(cid)  # only named: nothing made ahead joins it before attach
     try:
         att = await manager.attach(cid, "early", s)
         assert att.primary is not None
         assert os.path.exists(plan.netns_path)
+        assert manager.joinable(cid)
 
         addrs = await trio.to_thread.run_sync(_show_addrs, plan.netns_path)
         assert f"eth0    inet {att.primary.ip}/" in addrs

@@ -43,6 +43,9 @@ class RecordingNetwork:
         await trio.lowlevel.checkpoint()
         self.calls.append(("attach", cid))
 
+    def joinable(self, cid: str) -> bool:
+        return cid in self.planned
+
     def running(self, cid: str, pid: int) -> None:
         pass
 

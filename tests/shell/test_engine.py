@@ -13,6 +13,7 @@ import trio
 import trio.testing
 
 from supervisor.engine.cgroups import CgroupLayout, CgroupVersion
+from supervisor.engine.container import Container
 from supervisor.engine.early import EARLY_TTL
 from supervisor.engine.engine import Engine, EngineConfig
 from supervisor.engine.fake import FakeProgram, FakeRuntime
@@ -47,12 +48,14 @@ class FakeMounter:
 
     mounts: int = 0
 
-    # When set, mounting waits for it.
+    # When set, mounting waits for it; ``at_gate`` is set once a mount does.
     gate_mount: trio.Event | None = None
+    at_gate: trio.Event = field(default_factory=trio.Event)
 
     async def mount(self, plan: RootfsPlan, *, upper: Path, work: Path, target: Path) -> None:
         await trio.lowlevel.checkpoint()
         if self.gate_mount is not None:
+            self.at_gate.set()
             await self.gate_mount.wait()
         target.mkdir(parents=True, exist_ok=True)
         self.mounted.add(target)
@@ -440,13 +443,13 @@ async def test_removing_a_created_container_unmounts_its_early_mount(
 async def test_an_early_mount_that_fails_is_quiet_and_the_start_mounts(
     autojump_clock: trio.testing.MockClock, rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The image went away between create and the early mount: no mount, no crash; the start says why."""
-    c = await rig.engine.create(spec())
+    """The mount at create fails (the image went away): the create still succeeds; the start says why."""
 
     def gone(ref: str) -> Image:
         raise NotFound(f"No such image: {ref}")
 
     monkeypatch.setattr(rig.engine.images, "resolve", gone)
+    c = await rig.engine.create(spec())
     await trio.testing.wait_all_tasks_blocked()
     assert rig.mounter.mounts == 0 and not c.rootfs_mounted and not c.mounted_early
     with pytest.raises(NotFound, match="No such image"):
@@ -470,12 +473,21 @@ async def test_a_start_right_after_create_goes_first(autojump_clock: trio.testin
 async def test_a_start_during_the_early_mount_waits_for_it_and_uses_it(
     autojump_clock: trio.testing.MockClock, rig: Rig
 ) -> None:
+    """The create answers once its early mount is done; a start sent meanwhile waits for it."""
     rig.mounter.gate_mount = trio.Event()
-    c = await rig.engine.create(spec())
-    await trio.testing.wait_all_tasks_blocked()  # the early mount is under way (held at the gate)
+    created: list[Container] = []
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(rig.engine.start, c.id)
+
+        async def create() -> None:
+            created.append(await rig.engine.create(spec(), "early"))
+
+        nursery.start_soon(create)
+        await rig.mounter.at_gate.wait()  # the create's early mount is held at the gate
+        await trio.testing.wait_all_tasks_blocked()
+        assert not created
+        nursery.start_soon(rig.engine.start, "early")
         await trio.sleep(1)
+        c = rig.engine.get("early")
         assert c.state.status is Status.CREATED  # the start waits for the mount
         rig.mounter.gate_mount.set()
     assert c.state.status is Status.RUNNING and rig.mounter.mounts == 1
