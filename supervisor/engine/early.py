@@ -57,7 +57,7 @@ from supervisor.engine.cgroups import parse_mountinfo
 from supervisor.engine.container import Container
 from supervisor.engine.model import ContainerRecord, Mount, Status
 from supervisor.engine.prepare import prepare_bundle
-from supervisor.engine.primed import Primed, discard, prime
+from supervisor.engine.primed import Primed, Spawning, discard, finish, spawn
 from supervisor.errors import BerthError
 
 if TYPE_CHECKING:
@@ -191,13 +191,20 @@ class EarlyMountMixin:
                         ready()
                     else:
                         net, mounts, propagation = ahead
-                        user = await self.mounter.mount_then(plan, **layers, then=functools.partial(
+                        write = functools.partial(
                             prepare_bundle, record, plan, self.paths, self.bundle_context, self.config,
                             net, mounts, propagation,
-                        ))
+                        )
+                        made = await self._may_make(c, net)
+                        # Shielded: a runtime begun in the thread must reach ``finish`` (or be discarded).
+                        with trio.CancelScope(shield=True):
+                            user, spawning = await self.mounter.mount_then(
+                                plan, **layers, then=functools.partial(self._write_then_spawn, c, write, made),
+                            )
                         c.early_bundle = EarlyBundle(record, net, mounts, propagation, user)
                         ready()
-                        c.primed = await self._prime(c, net)
+                        if spawning is not None:
+                            c.primed = await self._finish_made(c, spawning)
                 except Exception as exc:
                     # An image removed meanwhile, a full disk...: the start mounts and says why.
                     error = exc.message if isinstance(exc, BerthError) else repr(exc)
@@ -234,20 +241,41 @@ class EarlyMountMixin:
             return None
         return net, resolved.mounts if resolved else None, resolved.rootfs_propagation if resolved else None
 
-    async def _prime(self, c: Container, net: NetworkPlan | None) -> Primed | None:
-        """Have the runtime make ``c`` now, its init waiting for the start (``primed``); None if not.
+    async def _may_make(self, c: Container, net: NetworkPlan | None) -> bool:
+        """Whether the runtime makes ``c`` right after its bundle is written (``primed``); readies its binary.
 
         Only into a namespace that exists already (the wired spare; or none
         of ours: runc makes it), so the runtime joins it before ``attach``,
-        which the start still does. Never raises: on any failure the start
-        runs the container itself and reports what failed.
+        which the start still does.
         """
+        if not self.runtime.can_start_created:
+            return False
+        if net is not None and net.netns_path is not None and not self.network.joinable(c.id):
+            return False
+        await self.runtime.refresh_binary()
+        return True
+
+    def _write_then_spawn(
+        self, c: Container, write: Callable[[], ResolvedUser], make: bool
+    ) -> tuple[ResolvedUser, Spawning | None]:
+        """Write the bundle, then begin ``runc create`` if ``make`` (the mount's worker thread, one call).
+
+        A runtime that cannot begin is left to the start, which runs the
+        container itself and says what failed.
+        """
+        user = write()
+        if not make:
+            return user, None
         try:
-            if not self.runtime.can_start_created:
-                return None
-            if net is not None and net.netns_path is not None and not self.network.joinable(c.id):
-                return None
-            return await prime(self.runtime, c.id, self.paths.bundle(c.id), open_stdin=c.record.spec.open_stdin)
+            return user, spawn(self.runtime, c.id, self.paths.bundle(c.id), open_stdin=c.record.spec.open_stdin)
+        except Exception as exc:
+            log.debug("container not made ahead of its start", container_id=c.id, error=repr(exc))
+            return user, None
+
+    async def _finish_made(self, c: Container, spawning: Spawning) -> Primed | None:
+        """The container the runtime was making, once made; None if that failed (the start says why)."""
+        try:
+            return await finish(self.runtime, c.id, self.paths.bundle(c.id), spawning)
         except Exception as exc:
             error = exc.message if isinstance(exc, BerthError) else repr(exc)
             log.debug("container not made ahead of its start", container_id=c.id, error=error)

@@ -122,8 +122,23 @@ class FakeRuntime:
 
     async def create(self, container_id: str, bundle: Path, stdio: Stdio) -> FakeProcess:
         """Made, waiting for ``start_created``; a program that fails to start fails here (as runc's lookup)."""
+        return await self.finish_create(container_id, bundle, self.spawn_create(container_id, bundle, stdio))
+
+    async def refresh_binary(self) -> None:
+        await trio.lowlevel.checkpoint()
+
+    def spawn_create(self, container_id: str, bundle: Path, stdio: Stdio) -> tuple[str, Stdio]:
         self.calls.append(("create", container_id))
-        return await self._make(container_id, stdio)
+        # The process is made by ``finish_create``: the fds are dup'd now, as a child inherits them.
+        return container_id, Stdio(os.dup(stdio.stdin), os.dup(stdio.stdout), os.dup(stdio.stderr))
+
+    async def finish_create(self, container_id: str, bundle: Path, spawned: tuple[str, Stdio]) -> FakeProcess:
+        _, stdio = spawned
+        try:
+            return await self._make(container_id, stdio)
+        finally:
+            for fd in (stdio.stdin, stdio.stdout, stdio.stderr):
+                os.close(fd)
 
     async def start_created(self, container_id: str, process: FakeProcess) -> None:
         self.calls.append(("start", container_id))

@@ -8,6 +8,8 @@ start then only has to let it go (``Runtime.start_created``: no runtime
 process at all), so the client's gap and the start's own spawning come off
 the path to the user's process.
 
+Making it is begun in the worker-thread call that writes the bundle
+(``spawn``, right after it) and awaited in the background (``finish``).
 A ``Primed`` owns that init (our child once ``runc create`` has exited, since
 the daemon is a subreaper) and the daemon's ends of its stdio pipes.
 Whoever does not start it discards it: the init is killed and reaped, the
@@ -21,7 +23,7 @@ import os
 import signal
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import trio
 
@@ -47,8 +49,24 @@ class Primed:
         return [fd for fd in (self.out_r, self.err_r, self.in_w) if fd >= 0]
 
 
-async def prime(runtime: Runtime, container_id: str, bundle: Path, *, open_stdin: bool) -> Primed:
-    """``runtime.create`` the container with fresh stdio pipes; raises what the runtime raised."""
+@dataclass(eq=False)
+class Spawning:
+    """``runc create`` begun (``spawn``), not yet awaited (``finish``): the runtime's handle, the daemon's pipe ends."""
+
+    spawned: Any
+    out_r: int
+    err_r: int
+    in_w: int
+
+    def close(self) -> None:
+        for fd in (self.out_r, self.err_r, self.in_w):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+
+
+def spawn(runtime: Runtime, container_id: str, bundle: Path, *, open_stdin: bool) -> Spawning:
+    """Begin making the container with fresh stdio pipes (blocking: a worker thread, after ``refresh_binary``)."""
     out_r, out_w = open_pipe()
     err_r, err_w = open_pipe()
     if open_stdin:
@@ -57,16 +75,27 @@ async def prime(runtime: Runtime, container_id: str, bundle: Path, *, open_stdin
         in_r, in_w = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC), -1
     child_ends = (in_r, out_w, err_w)
     try:
-        process = await runtime.create(container_id, bundle, Stdio(stdin=in_r, stdout=out_w, stderr=err_w))
+        spawned = runtime.spawn_create(container_id, bundle, Stdio(stdin=in_r, stdout=out_w, stderr=err_w))
     except BaseException:
-        for fd in (*child_ends, out_r, err_r, in_w):
+        for fd in (out_r, err_r, in_w):
             if fd >= 0:
                 os.close(fd)
         raise
-    # The init holds its copies now; ours must go or the pipes never reach EOF.
-    for fd in child_ends:
-        os.close(fd)
-    return Primed(process, out_r, err_r, in_w)
+    finally:
+        # The runtime holds its copies now; ours must go or the pipes never reach EOF.
+        for fd in child_ends:
+            os.close(fd)
+    return Spawning(spawned, out_r, err_r, in_w)
+
+
+async def finish(runtime: Runtime, container_id: str, bundle: Path, spawning: Spawning) -> Primed:
+    """Await the making ``spawn`` began; raises what the runtime raised (the pipes then closed)."""
+    try:
+        process = await runtime.finish_create(container_id, bundle, spawning.spawned)
+    except BaseException:
+        spawning.close()
+        raise
+    return Primed(process, spawning.out_r, spawning.err_r, spawning.in_w)
 
 
 async def discard(runtime: Runtime, container_id: str, primed: Primed) -> None:

@@ -19,7 +19,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 import trio
 
@@ -77,6 +77,16 @@ class Runtime(Protocol):
         ...
 
     async def create(self, container_id: str, bundle: Path, stdio: Stdio) -> RuntimeProcess: ...
+
+    async def refresh_binary(self) -> None:
+        """Ready the runtime's binary for ``spawn_create`` (which cannot await)."""
+        ...
+
+    def spawn_create(self, container_id: str, bundle: Path, stdio: Stdio) -> Any:
+        """``create``'s first half, blocking (a worker thread); ``finish_create`` awaits what it returns."""
+        ...
+
+    async def finish_create(self, container_id: str, bundle: Path, spawned: Any) -> RuntimeProcess: ...
 
     async def start_created(self, container_id: str, process: RuntimeProcess) -> None: ...
 
@@ -249,7 +259,49 @@ class RuncRuntime:
 
         Used ahead of a start that is about to come (``engine.primed``).
         """
-        return await self._spawn(container_id, bundle, stdio, "create")
+        await self.refresh_binary()
+        spawned = await trio.to_thread.run_sync(self.spawn_create, container_id, bundle, stdio)
+        return await self.finish_create(container_id, bundle, spawned)
+
+    def spawn_create(self, container_id: str, bundle: Path, stdio: Stdio) -> subprocess.Popen[bytes]:
+        """Begin ``runc create`` (blocking: in a worker thread, after ``refresh_binary``).
+
+        Split from ``finish_create`` so that it can share one worker-thread
+        call with the work before it (the bundle, at create).
+        """
+        argv = self._argv(
+            container_id, "create", "--bundle", str(bundle), "--pid-file", str(bundle / "init.pid"), container_id
+        )
+        return subprocess.Popen(
+            argv, stdin=stdio.stdin, stdout=stdio.stdout, stderr=stdio.stderr, pass_fds=self._pass_fds()
+        )
+
+    async def finish_create(self, container_id: str, bundle: Path, spawned: subprocess.Popen[bytes]) -> RuntimeProcess:
+        """Await the ``runc create`` that ``spawn_create`` began; the init it made, or StartFailed."""
+        try:
+            # Shielded and bounded, as ``run``'s runtime call.
+            with trio.CancelScope(shield=True), trio.fail_after(RUN_TIMEOUT):
+                pidfd = os.pidfd_open(spawned.pid)
+                try:
+                    await trio.lowlevel.wait_readable(pidfd)
+                finally:
+                    os.close(pidfd)
+        except trio.TooSlowError as exc:
+            spawned.kill()
+            with trio.CancelScope(shield=True):
+                await trio.to_thread.run_sync(spawned.wait)
+            await self._failed(container_id, f"runtime create did not finish within {RUN_TIMEOUT:.0f} s", exc)
+        if spawned.wait() != 0:  # exited: at once
+            await self._failed(container_id, self._last_error(container_id, ""))
+        return WatchedProcess.open(int((bundle / "init.pid").read_text()), is_child=True)
+
+    async def _failed(self, container_id: str, message: str, cause: BaseException | None = None) -> NoReturn:
+        """A runtime call that was to start a container failed: what it left goes, StartFailed says why."""
+        # runc leaves a half-made container behind on some failures.
+        with trio.CancelScope(shield=True):
+            await self.delete(container_id, force=True)
+        code = 128 if isinstance(cause, trio.TooSlowError) else start_failure_code(message)
+        raise StartFailed(message, code) from cause
 
     async def _spawn(self, container_id: str, bundle: Path, stdio: Stdio, *verb: str) -> RuntimeProcess:
         pid_file = bundle / "init.pid"
@@ -262,15 +314,9 @@ class RuncRuntime:
             with trio.CancelScope(shield=True), trio.fail_after(RUN_TIMEOUT):
                 await self._run(container_id, *args, stdio=stdio)
         except trio.TooSlowError as exc:
-            with trio.CancelScope(shield=True):
-                await self.delete(container_id, force=True)
-            msg = f"runtime start did not finish within {RUN_TIMEOUT:.0f} s"
-            raise StartFailed(msg, 128) from exc
+            await self._failed(container_id, f"runtime start did not finish within {RUN_TIMEOUT:.0f} s", exc)
         except RuntimeFailed as exc:
-            # runc leaves a half-made container behind on some failures.
-            with trio.CancelScope(shield=True):
-                await self.delete(container_id, force=True)
-            raise StartFailed(exc.message, start_failure_code(exc.message)) from exc
+            await self._failed(container_id, exc.message, exc)
         pid = int(pid_file.read_text())
         return WatchedProcess.open(pid, is_child=True)
 
