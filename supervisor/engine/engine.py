@@ -28,6 +28,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import os
+import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -78,6 +79,7 @@ from supervisor.images.rootfs import mount_rootfs, mount_rootfs_then, unmount_ro
 from supervisor.images.store import ImageStore
 from supervisor.logs.container_log import open_container_log
 from supervisor.logs.options import check_driver, effective_options
+from supervisor.network.model import HOST
 from supervisor.restart.boot import should_start_at_boot
 from supervisor.restart.health import (
     validate_health_config,
@@ -331,7 +333,8 @@ class Engine(RunsMixin, StoppingMixin, EarlyMountMixin, RemovalMixin, RecoveryMi
             self.network.validate(spec, endpoints)
         cid = lookup.new_id(self._containers.keys())
         if not spec.hostname:
-            spec = replace(spec, hostname=cid[:12])
+            # Docker's default; with the host's network, the host's name (moby's initializeNetworking).
+            spec = replace(spec, hostname=socket.gethostname() if spec.network_mode == HOST else cid[:12])
         record = ContainerRecord(id=cid, name=name, created=_now(), spec=spec)
         if self.volumes is not None:
             # Docker registers mounts at create: bad specs fail here, volumes appear now.

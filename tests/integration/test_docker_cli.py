@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import time
 
@@ -37,6 +38,12 @@ def test_run_interactive_passes_piped_input_sent_before_the_start(daemon: Daemon
     for _ in range(3):
         out = daemon.docker("run", "--rm", "-i", "busybox", "cat", input=b"piped\nlines\n", timeout=30)
         assert out.stdout == "piped\nlines\n"
+
+
+def test_host_network_container_takes_the_hosts_name(daemon: Daemon) -> None:
+    """As on Docker: ``--network host`` without ``--hostname`` is named like the host."""
+    out = daemon.docker("run", "--rm", "--network", "host", "busybox", "hostname").stdout
+    assert out == socket.gethostname() + "\n"
 
 
 def test_run_config_env_workdir_user_hostname_labels(daemon: Daemon) -> None:
