@@ -58,7 +58,7 @@ from supervisor.engine.container import Container
 from supervisor.engine.model import ContainerRecord, Mount, Status
 from supervisor.engine.prepare import prepare_bundle
 from supervisor.engine.primed import Primed, Spawning, discard, finish, spawn
-from supervisor.errors import BerthError
+from supervisor.errors import BerthError, NotFound
 
 if TYPE_CHECKING:
     from supervisor.engine.paths import EnginePaths
@@ -195,7 +195,7 @@ class EarlyMountMixin:
                             prepare_bundle, record, plan, self.paths, self.bundle_context, self.config,
                             net, mounts, propagation,
                         )
-                        made = await self._may_make(c, net)
+                        made = await self._may_make(c, net, mounts)
                         # Shielded: a runtime begun in the thread must reach ``finish`` (or be discarded).
                         with trio.CancelScope(shield=True):
                             user, spawning = await self.mounter.mount_then(
@@ -241,16 +241,20 @@ class EarlyMountMixin:
             return None
         return net, resolved.mounts if resolved else None, resolved.rootfs_propagation if resolved else None
 
-    async def _may_make(self, c: Container, net: NetworkPlan | None) -> bool:
+    async def _may_make(self, c: Container, net: NetworkPlan | None, mounts: tuple[Mount, ...] | None) -> bool:
         """Whether the runtime makes ``c`` right after its bundle is written (``primed``); readies its binary.
 
         Only into a namespace that exists already (the wired spare; or none
         of ours: runc makes it), so the runtime joins it before ``attach``,
-        which the start still does.
+        which the start still does. Not with bind mounts: runc binds what a
+        source path names when it makes the container, and Docker binds at
+        the start (a directory replaced in between must be the one bound).
         """
         if not self.runtime.can_start_created:
             return False
         if net is not None and net.netns_path is not None and not self.network.joinable(c.id):
+            return False
+        if any(m.type == "bind" or "bind" in m.options or "rbind" in m.options for m in mounts or ()):
             return False
         await self.runtime.refresh_binary()
         return True
@@ -291,6 +295,9 @@ class EarlyMountMixin:
         start plans again and writes its bundle anew.
         """
         async with c.lock:
+            if c.id not in self._containers:  # removed while this waited
+                msg = f"No such container: {c.id}"
+                raise NotFound(msg)
             primed = self.take_primed(c)
             if primed is not None:
                 await discard(self.runtime, c.id, primed)

@@ -228,6 +228,10 @@ class Engine(RunsMixin, StoppingMixin, EarlyMountMixin, RemovalMixin, RecoveryMi
         async with trio.open_nursery() as nursery:
             for c in running:
                 nursery.start_soon(self._shutdown_one, c)
+            for c in self._containers.values():
+                if c.mounted_early:
+                    # Made at create, not started: its cgroups go before their parent below.
+                    nursery.start_soon(self._give_back_early, c)
         await self.settle_teardowns()
         await self.store.flush()
         await trio.to_thread.run_sync(self._remove_cgroup_parent)

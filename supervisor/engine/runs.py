@@ -137,7 +137,15 @@ class RunsMixin:
         wiring = False
         user = None
         primed: Primed | None = None  # held here until started or discarded
+        ahead: EarlyBundle | None = None
         try:
+            # What create prepared is taken first, so that every failure below finds it to
+            # release. Unmounting what is not mounted is a no-op, and the mount must never
+            # outlive a start that failed or was cancelled.
+            early = self.take_early_mount(c)
+            ahead = self.take_early_bundle(c)
+            primed = self.take_primed(c)
+            mounted = c.rootfs_mounted = True
             net = None
             if self.network is not None:
                 net = await self.network.plan(cid, c.name, spec, pid_of=self._pid_of)
@@ -165,12 +173,6 @@ class RunsMixin:
                         resolved = await self.volumes.resolve_mounts(
                             cid, spec, image_rootfs=None, volumes_from=self._volumes_from,
                         )
-                    # Set first: unmounting what is not mounted is a no-op, and the
-                    # mount must never outlive a start that failed or was cancelled.
-                    early = self.take_early_mount(c)
-                    ahead = self.take_early_bundle(c)
-                    primed = self.take_primed(c)
-                    mounted = c.rootfs_mounted = True
                     mounts = resolved.mounts if resolved else None
                     propagation = resolved.rootfs_propagation if resolved else None
                     fits = early and ahead is not None and ahead.fits(c.record, net, mounts, propagation)
@@ -213,13 +215,19 @@ class RunsMixin:
             assert user is not None
             c.exec_user = f"{user.uid}:{user.gid}"
             if primed is not None:
-                # Made right after create (``primed``): its init only has to exec now.
+                # Made at create (``primed``): its init only has to exec now.
                 try:
                     await self.runtime.start_created(cid, primed.process)
+                except StartFailed as exc:
+                    # Its init died while it waited (the OOM killer, say): run it afresh.
+                    log.warning("container made at create could not start", container_id=cid, error=exc.message)
+                    await discard(self.runtime, cid, primed)
+                    primed = None
                 except BaseException:
                     await discard(self.runtime, cid, primed)
                     primed = None
                     raise
+            if primed is not None:
                 process = primed.process
                 out_r, err_r, in_w = primed.out_r, primed.err_r, primed.in_w
                 fds += primed.fds()
@@ -265,7 +273,8 @@ class RunsMixin:
             with trio.CancelScope(shield=True):
                 if primed is not None:
                     await discard(self.runtime, cid, primed)
-                if wiring and self.network is not None:
+                if (wiring or ahead is not None) and self.network is not None:
+                    # What was attached, or planned at create (its namespace, its address).
                     await self.network.detach(cid)
                 if self.volumes is not None:
                     self.volumes.unmounted(cid)
@@ -482,6 +491,7 @@ class RunsMixin:
     def _record_exit(self, c: Container, exit_code: int, duration: float, reason: str) -> None:
         if not c.state.running:
             return
+        c.launched = trio.Event()  # the next run's (an attach's stdin waits for it)
         state = st.apply(c.state, st.Fact.EXITED, st.Change(now=_now(), exit_code=exit_code))
         self._set_state(c, replace(self._health_at_exit(state), stop_reason=reason))
         self._publish(c, "die", exitCode=str(exit_code), execDuration=str(int(duration)))

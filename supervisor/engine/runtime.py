@@ -194,9 +194,9 @@ class RuncRuntime:
         self._sealed = None
         self._retired = []
 
-    def _argv(self, container_id: str, *args: str) -> list[str]:
+    def _argv(self, container_id: str, *args: str, exe: str | None = None) -> list[str]:
         return [
-            self._exe(),
+            exe or self._exe(),
             "--root",
             str(self.root),
             "--log",
@@ -269,11 +269,15 @@ class RuncRuntime:
         Split from ``finish_create`` so that it can share one worker-thread
         call with the work before it (the bundle, at create).
         """
+        # Read once: ``refresh_binary`` (on the trio thread) may replace it meanwhile.
+        sealed = self._sealed
         argv = self._argv(
-            container_id, "create", "--bundle", str(bundle), "--pid-file", str(bundle / "init.pid"), container_id
+            container_id, "create", "--bundle", str(bundle), "--pid-file", str(bundle / "init.pid"), container_id,
+            exe=sealed.exe if sealed is not None else self.binary,
         )
         return subprocess.Popen(
-            argv, stdin=stdio.stdin, stdout=stdio.stdout, stderr=stdio.stderr, pass_fds=self._pass_fds()
+            argv, stdin=stdio.stdin, stdout=stdio.stdout, stderr=stdio.stderr,
+            pass_fds=(sealed.fd,) if sealed is not None else (),
         )
 
     async def finish_create(self, container_id: str, bundle: Path, spawned: subprocess.Popen[bytes]) -> RuntimeProcess:

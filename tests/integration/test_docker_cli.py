@@ -40,6 +40,17 @@ def test_run_interactive_passes_piped_input_sent_before_the_start(daemon: Daemon
         assert out.stdout == "piped\nlines\n"
 
 
+def test_start_attach_interactive_passes_input_on_every_run(daemon: Daemon) -> None:
+    """``docker start -ai`` of a container that ran before: the new run gets the input sent before its start."""
+    daemon.docker("create", "-i", "--name", "again", "busybox", "cat")
+    try:
+        for text in ("first\n", "second\n"):
+            out = daemon.docker("start", "-ai", "again", input=text.encode(), timeout=30)
+            assert out.stdout == text
+    finally:
+        daemon.docker("rm", "-f", "again", check=False)
+
+
 def test_host_network_container_takes_the_hosts_name(daemon: Daemon) -> None:
     """As on Docker: ``--network host`` without ``--hostname`` is named like the host."""
     out = daemon.docker("run", "--rm", "--network", "host", "busybox", "hostname").stdout

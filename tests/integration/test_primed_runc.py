@@ -122,3 +122,32 @@ def test_a_crashed_daemons_made_container_is_ended_at_the_next_start(daemon_fact
     finally:
         if _stat(pid) is not None:
             os.kill(pid, signal.SIGKILL)
+
+
+def test_a_container_with_a_bind_mount_is_not_made_before_its_start(daemon: Daemon, tmp_path: Path) -> None:
+    """runc binds what the source names when it makes the container; Docker binds at the start."""
+    source = tmp_path / "out"
+    source.mkdir()
+    cid = daemon.docker("create", "-v", f"{source}:/out", "busybox", "sh", "-c", "echo hi > /out/f").stdout.strip()
+    try:
+        time.sleep(0.3)
+        assert _runc_state(daemon, cid) is None  # nothing made ahead
+        source.rename(tmp_path / "old")
+        source.mkdir()  # the path now names another directory: that one is bound
+        daemon.docker("start", "-a", cid)
+        assert (source / "f").read_text() == "hi\n"
+    finally:
+        daemon.docker("rm", "-f", cid, check=False)
+
+
+
+def test_a_daemon_stop_ends_the_init_made_at_create_and_its_cgroups(daemon_factory) -> None:
+    d: Daemon = daemon_factory()
+    d.start()
+    d.import_busybox()
+    cid = d.docker("create", "busybox", "true").stdout.strip()
+    pid = _made(d, cid)["pid"]
+    assert d.stop() == 0
+    assert _gone(pid)
+    assert not list(Path("/sys/fs/cgroup").glob(f"*/*/{cid}"))
+    assert _runc_state(d, cid) is None

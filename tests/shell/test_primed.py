@@ -17,6 +17,7 @@ from supervisor.engine.early import EARLY_TTL
 from supervisor.engine.fake import FakeProgram
 from supervisor.engine.model import Status
 from supervisor.engine.runtime import StartFailed
+from supervisor.errors import NotFound
 from tests.shell.test_early_bundle import RecordingNetwork, network  # noqa: F401  (a fixture)
 from tests.shell.test_engine import Rig, rig, spec  # noqa: F401  (rig is a fixture)
 
@@ -114,20 +115,37 @@ async def test_a_container_that_cannot_be_made_is_run_by_its_start_which_says_wh
     assert rig.runtime.calls[-1] == ("run", c.id)
 
 
-async def test_a_made_container_whose_init_died_fails_its_start_and_is_cleared(
+async def test_a_made_container_whose_init_died_is_run_afresh_by_its_start(
     autojump_clock: trio.testing.MockClock, rig: Rig, network: RecordingNetwork  # noqa: F811
 ) -> None:
+    """The waiting init was killed (the OOM killer, say): the container never ran, so Docker would start it."""
     c = await rig.engine.create(spec())
     await trio.testing.wait_all_tasks_blocked()
-    rig.runtime.created[c.id].send_signal(signal.SIGKILL)  # the OOM killer, say
-    with pytest.raises(StartFailed, match="already dead"):
-        await rig.engine.start(c.id)
-    assert c.id not in rig.runtime.created and c.state.status is not Status.RUNNING
-    assert not c.rootfs_mounted and c.id not in network.planned
-    # The next start runs it afresh.
+    made = rig.runtime.created[c.id]
+    made.send_signal(signal.SIGKILL)
     await rig.engine.start(c.id)
-    assert c.state.status is Status.RUNNING
+    assert rig.runtime.calls == [("create", c.id), ("start", c.id), ("delete", c.id), ("run", c.id)]
+    assert c.state.status is Status.RUNNING and c.state.pid != made.pid
     await rig.engine.kill(c.id)
+
+
+async def test_a_start_that_fails_before_the_made_container_is_reached_releases_it(
+    autojump_clock: trio.testing.MockClock, rig: Rig, network: RecordingNetwork, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    """The network removed since create, say: the made container, the mount and the plan made at create all go."""
+    c = await rig.engine.create(spec())
+    await trio.testing.wait_all_tasks_blocked()
+    made = rig.runtime.created[c.id]
+
+    async def network_gone(*args: object, **kw: object) -> None:
+        await trio.lowlevel.checkpoint()
+        raise NotFound("network n1 not found")
+
+    monkeypatch.setattr(network, "plan", network_gone)
+    with pytest.raises(NotFound, match="n1 not found"):
+        await rig.engine.start(c.id)
+    assert made.exited.is_set() and c.id not in rig.runtime.created
+    assert not c.rootfs_mounted and c.id not in network.planned and c.primed is None
 
 
 async def test_nothing_is_made_into_a_namespace_not_there_yet(
@@ -141,3 +159,29 @@ async def test_nothing_is_made_into_a_namespace_not_there_yet(
     await rig.engine.start(c.id)
     assert rig.runtime.calls == [("run", c.id)]
     await rig.engine.kill(c.id)
+
+
+async def test_a_network_change_waiting_for_a_removal_finds_the_container_gone(
+    autojump_clock: trio.testing.MockClock, rig: Rig, network: RecordingNetwork  # noqa: F811
+) -> None:
+    """``network connect`` racing ``rm``: it waits for the removal's lock, then says the container is gone."""
+    c = await rig.engine.create(spec())
+    await trio.testing.wait_all_tasks_blocked()
+    rig.mounter.gate = trio.Event()  # the removal's unmount, under the container's lock, waits
+    outcome: list[str] = []
+
+    async def connect() -> None:
+        try:
+            async with rig.engine.changing_networks(c):
+                outcome.append("changed")
+        except NotFound as exc:
+            outcome.append(exc.message)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(rig.engine.remove, c.id)
+        await trio.testing.wait_all_tasks_blocked()
+        nursery.start_soon(connect)
+        await trio.testing.wait_all_tasks_blocked()
+        assert outcome == []  # waiting for the lock
+        rig.mounter.gate.set()
+    assert outcome == [f"No such container: {c.id}"]
