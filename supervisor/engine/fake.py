@@ -120,10 +120,6 @@ class FakeRuntime:
         self._nursery.start_soon(process.run)
         return process
 
-    async def create(self, container_id: str, bundle: Path, stdio: Stdio) -> FakeProcess:
-        """Made, waiting for ``start_created``; a program that fails to start fails here (as runc's lookup)."""
-        return await self.finish_create(container_id, bundle, self.spawn_create(container_id, bundle, stdio))
-
     async def refresh_binary(self) -> None:
         await trio.lowlevel.checkpoint()
 
@@ -133,6 +129,7 @@ class FakeRuntime:
         return container_id, Stdio(os.dup(stdio.stdin), os.dup(stdio.stdout), os.dup(stdio.stderr))
 
     async def finish_create(self, container_id: str, bundle: Path, spawned: tuple[str, Stdio]) -> FakeProcess:
+        """Made, waiting for ``start_created``; a program that fails to start fails here (as runc's lookup)."""
         _, stdio = spawned
         try:
             return await self._make(container_id, stdio)

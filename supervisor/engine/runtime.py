@@ -76,8 +76,6 @@ class Runtime(Protocol):
         (``start_created``); otherwise it is only ever ``run``."""
         ...
 
-    async def create(self, container_id: str, bundle: Path, stdio: Stdio) -> RuntimeProcess: ...
-
     async def refresh_binary(self) -> None:
         """Ready the runtime's binary for ``spawn_create`` (which cannot await)."""
         ...
@@ -254,20 +252,14 @@ class RuncRuntime:
         """
         return await self._spawn(container_id, bundle, stdio, "run", "--detach")
 
-    async def create(self, container_id: str, bundle: Path, stdio: Stdio) -> RuntimeProcess:
-        """``runc create``: the container made, its init (our child) waiting to exec until ``start_created``.
-
-        Used ahead of a start that is about to come (``engine.primed``).
-        """
-        await self.refresh_binary()
-        spawned = await trio.to_thread.run_sync(self.spawn_create, container_id, bundle, stdio)
-        return await self.finish_create(container_id, bundle, spawned)
-
     def spawn_create(self, container_id: str, bundle: Path, stdio: Stdio) -> subprocess.Popen[bytes]:
         """Begin ``runc create`` (blocking: in a worker thread, after ``refresh_binary``).
 
-        Split from ``finish_create`` so that it can share one worker-thread
-        call with the work before it (the bundle, at create).
+        ``runc create`` makes the container and leaves its init (our child
+        once runc exits) waiting to exec until ``start_created``: used ahead
+        of a start that is about to come (``engine.primed``). Split from
+        ``finish_create`` so that it shares one worker-thread call with the
+        work before it (the bundle, at create).
         """
         # Read once: ``refresh_binary`` (on the trio thread) may replace it meanwhile.
         sealed = self._sealed
