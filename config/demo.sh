@@ -12,8 +12,11 @@ export BERTH_HOST="unix://$SOCK"
 .venv/bin/berth daemon --data-root "$ROOT/data" --exec-root "$ROOT/exec" -H "$BERTH_HOST" \
     -c config/demo.yml &
 DAEMON=$!
-# Whatever ends this script (Ctrl-C, a failing step) stops the daemon it started.
-trap 'kill -TERM $DAEMON 2>/dev/null; wait $DAEMON 2>/dev/null' INT TERM EXIT
+# Ctrl-C reaches the daemon too (the same process group): wait for its graceful stop, for
+# a second signal would make it exit at once. Whatever else ends this script (TERM, a
+# failing step) stops the daemon it started.
+trap 'wait $DAEMON 2>/dev/null; DAEMON=' INT
+trap '[ -z "$DAEMON" ] || { kill -TERM $DAEMON 2>/dev/null; wait $DAEMON 2>/dev/null; }' TERM EXIT
 for _ in $(seq 300); do [ -S "$SOCK" ] && break; sleep 0.1; done
 if ! .venv/bin/berth images -q busybox | grep -q .; then
     .venv/bin/berth import "$ROOT/busybox.tar" busybox:latest >/dev/null
