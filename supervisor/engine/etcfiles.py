@@ -14,6 +14,9 @@ resolv.conf handling, which is what a container on the default bridge sees):
   ::1 — unreachable from a new network namespace); if no nameserver is left,
   Google's public resolvers. ``--dns``, ``--dns-search`` and ``--dns-option``
   each replace the corresponding part (``--dns-search .`` means "no search").
+* ``--network host``: the host's own /etc/hosts (then ``--add-host``
+  entries) and resolv.conf, nameservers unfiltered: the container shares
+  the host's network, so every one of them works there.
 """
 
 from __future__ import annotations
@@ -111,6 +114,22 @@ def render_hosts(
     return "\n".join(lines) + "\n"
 
 
+def render_hosts_of_host(host_text: str, extra_hosts: Sequence[str] = (), *, host_gateway_ip: str = "") -> str:
+    """/etc/hosts with the host's network (``--network host``): the host's own file, then ``--add-host`` lines.
+
+    libnetwork copies the host's file for such a container (its names are
+    the host's names), and appends the extra hosts.
+
+    Raises:
+        InvalidArgument: a malformed extra host.
+    """
+    text = host_text if not host_text or host_text.endswith("\n") else host_text + "\n"
+    for raw in extra_hosts:
+        entry = parse_extra_host(raw, host_gateway_ip)
+        text += f"{entry.ip}\t{' '.join(entry.names)}\n"
+    return text
+
+
 def own_host_entry(
     ip: str, hostname: str, domainname: str = "", aliases: Sequence[str] = ()
 ) -> HostEntry:
@@ -184,6 +203,7 @@ def render_resolv_conf(
     dns_options: Sequence[str] = (),
     *,
     ipv6: bool = False,
+    host_network: bool = False,
 ) -> str:
     """Render the container's /etc/resolv.conf from the host's.
 
@@ -192,6 +212,8 @@ def render_resolv_conf(
             should pass /run/systemd/resolve/resolv.conf, as Docker does).
         dns, dns_search, dns_options: the container's overrides.
         ipv6: whether the container has IPv6 (otherwise v6 nameservers go).
+        host_network: the container shares the host's network (``--network
+            host``): every host nameserver works there, loopback and IPv6 too.
 
     Raises:
         InvalidArgument: a ``--dns`` value that is not an IP address.
@@ -203,6 +225,8 @@ def render_resolv_conf(
             msg = f"{ns} is not an ip address"
             raise InvalidArgument(msg) from exc
 
+    if host_network and not dns and not dns_search and not dns_options:
+        return host_text if not host_text or host_text.endswith("\n") else host_text + "\n"
     if not dns and not dns_search and not dns_options:
         # Keep the host file as it is (comments, sortlist...) minus the
         # nameserver lines that cannot work in the container.
@@ -223,7 +247,12 @@ def render_resolv_conf(
         return text
 
     host = parse_resolv_conf(host_text)
-    nameservers = list(dns) if dns else _filtered_nameservers(host.nameservers, ipv6)
+    if dns:
+        nameservers = list(dns)
+    elif host_network:
+        nameservers = list(host.nameservers) or _filtered_nameservers((), ipv6=True)
+    else:
+        nameservers = _filtered_nameservers(host.nameservers, ipv6)
     search = tuple(dns_search) if dns_search else host.search
     options = tuple(dns_options) if dns_options else host.options
     lines: list[str] = []

@@ -15,16 +15,20 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from supervisor.engine.cgroups import CgroupLayout
-from supervisor.engine.etcfiles import render_hostname, render_hosts, render_resolv_conf
+from supervisor.engine.etcfiles import render_hostname, render_hosts, render_hosts_of_host, render_resolv_conf
 from supervisor.engine.model import ContainerRecord, Mount
 from supervisor.engine.paths import EnginePaths
 from supervisor.engine.spec import EtcFiles, SpecInputs, build_spec
 from supervisor.engine.users import ResolvedUser, resolve_user
 from supervisor.images.model import RootfsPlan
+from supervisor.network.model import HOST
 
 if TYPE_CHECKING:
     from supervisor.engine.engine import EngineConfig
     from supervisor.network.sandbox import NetworkPlan
+
+
+HOST_HOSTS = "/etc/hosts"  # the host's own, copied for ``--network host`` containers
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,11 +124,18 @@ def prepare_bundle(
     etc = _etc_dir(plan, rootfs)
     user = resolve_user(spec.user, _read(os.path.join(etc, "passwd")), _read(os.path.join(etc, "group")))
     _write(hostname_file, render_hostname(spec.hostname or cid[:12]))
-    _write(hosts_file, render_hosts(net.hosts if net else (), spec.extra_hosts))
+    host_network = spec.network_mode == HOST
+    if host_network:
+        # The host's names, as libnetwork copies them for a container on the host's network.
+        _write(hosts_file, render_hosts_of_host(_read(HOST_HOSTS) or "", spec.extra_hosts))
+    else:
+        _write(hosts_file, render_hosts(net.hosts if net else (), spec.extra_hosts))
     nameservers = spec.dns or (net.nameservers if net else ())
     _write(
         resolv_file,
-        render_resolv_conf(context.host_resolv_conf, nameservers, spec.dns_search, spec.dns_options),
+        render_resolv_conf(
+            context.host_resolv_conf, nameservers, spec.dns_search, spec.dns_options, host_network=host_network,
+        ),
     )
     inputs = SpecInputs(
         container_id=cid,

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -55,6 +56,11 @@ def test_host_network_container_takes_the_hosts_name(daemon: Daemon) -> None:
     """As on Docker: ``--network host`` without ``--hostname`` is named like the host."""
     out = daemon.docker("run", "--rm", "--network", "host", "busybox", "hostname").stdout
     assert out == socket.gethostname() + "\n"
+    # Its /etc/hosts and resolv.conf are the host's, as libnetwork copies them.
+    hosts = daemon.docker("run", "--rm", "--network", "host", "busybox", "cat", "/etc/hosts").stdout
+    assert hosts == Path("/etc/hosts").read_text()
+    resolv = daemon.docker("run", "--rm", "--network", "host", "busybox", "cat", "/etc/resolv.conf").stdout
+    assert resolv == Path("/etc/resolv.conf").read_text()
 
 
 def test_run_config_env_workdir_user_hostname_labels(daemon: Daemon) -> None:

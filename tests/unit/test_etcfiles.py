@@ -11,6 +11,7 @@ from supervisor.engine.etcfiles import (
     parse_resolv_conf,
     render_hostname,
     render_hosts,
+    render_hosts_of_host,
     render_resolv_conf,
 )
 from supervisor.errors import InvalidArgument
@@ -128,6 +129,20 @@ options edns0 trust-ad
 def test_resolv_conf(host: str, kwargs: dict, expected: str) -> None:  # type: ignore[type-arg]
     """Loopback nameservers go, Google's are the fallback, overrides replace their part."""
     assert render_resolv_conf(host, **kwargs) == expected
+
+
+def test_host_network_keeps_the_hosts_own_files() -> None:
+    """``--network host``: the host's /etc/hosts with the extra hosts after it; every host nameserver works."""
+    host_hosts = "127.0.0.1 localhost\n127.0.1.1 box # the host's own name"
+    assert render_hosts_of_host(host_hosts, ["db:10.0.0.5"]) == (
+        "127.0.0.1 localhost\n127.0.1.1 box # the host's own name\n10.0.0.5\tdb\n"
+    )
+    assert render_hosts_of_host("") == ""
+    host_resolv = "nameserver 127.0.0.53\nnameserver fd00::1\nsearch lan\n"
+    assert render_resolv_conf(host_resolv, host_network=True) == host_resolv
+    assert render_resolv_conf(host_resolv, dns_options=["ndots:2"], host_network=True) == (
+        "search lan\nnameserver 127.0.0.53\nnameserver fd00::1\noptions ndots:2\n"
+    )
 
 
 def test_resolv_conf_bad_dns() -> None:
