@@ -36,11 +36,10 @@ if TYPE_CHECKING:
 KILL_WAIT = 10.0  # seconds to wait for a killed init to be reaped
 
 
-@dataclass(eq=False)
-class Primed:
-    """A created container's init, waiting to exec, and the daemon's ends of its stdio."""
+@dataclass(frozen=True, slots=True)
+class PipeEnds:
+    """The daemon's ends of a made container's stdio pipes."""
 
-    process: RuntimeProcess
     out_r: int
     err_r: int
     in_w: int  # -1: stdin is /dev/null
@@ -48,21 +47,26 @@ class Primed:
     def fds(self) -> list[int]:
         return [fd for fd in (self.out_r, self.err_r, self.in_w) if fd >= 0]
 
+    def close(self) -> None:
+        for fd in self.fds():
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
 
 @dataclass(eq=False)
 class Spawning:
-    """``runc create`` begun (``spawn``), not yet awaited (``finish``): the runtime's handle, the daemon's pipe ends."""
+    """``runc create`` begun (``spawn``), not yet awaited (``finish``)."""
 
-    spawned: Any
-    out_r: int
-    err_r: int
-    in_w: int
+    spawned: Any  # the runtime's handle
+    pipes: PipeEnds
 
-    def close(self) -> None:
-        for fd in (self.out_r, self.err_r, self.in_w):
-            if fd >= 0:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+
+@dataclass(eq=False)
+class Primed:
+    """A created container's init, waiting to exec, and the daemon's ends of its stdio."""
+
+    process: RuntimeProcess
+    pipes: PipeEnds
 
 
 def spawn(runtime: Runtime, container_id: str, bundle: Path, *, open_stdin: bool) -> Spawning:
@@ -74,18 +78,17 @@ def spawn(runtime: Runtime, container_id: str, bundle: Path, *, open_stdin: bool
     else:
         in_r, in_w = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC), -1
     child_ends = (in_r, out_w, err_w)
+    pipes = PipeEnds(out_r, err_r, in_w)
     try:
         spawned = runtime.spawn_create(container_id, bundle, Stdio(stdin=in_r, stdout=out_w, stderr=err_w))
     except BaseException:
-        for fd in (out_r, err_r, in_w):
-            if fd >= 0:
-                os.close(fd)
+        pipes.close()
         raise
     finally:
         # The runtime holds its copies now; ours must go or the pipes never reach EOF.
         for fd in child_ends:
             os.close(fd)
-    return Spawning(spawned, out_r, err_r, in_w)
+    return Spawning(spawned, pipes)
 
 
 async def finish(runtime: Runtime, container_id: str, bundle: Path, spawning: Spawning) -> Primed:
@@ -93,17 +96,15 @@ async def finish(runtime: Runtime, container_id: str, bundle: Path, spawning: Sp
     try:
         process = await runtime.finish_create(container_id, bundle, spawning.spawned)
     except BaseException:
-        spawning.close()
+        spawning.pipes.close()
         raise
-    return Primed(process, spawning.out_r, spawning.err_r, spawning.in_w)
+    return Primed(process, spawning.pipes)
 
 
 async def discard(runtime: Runtime, container_id: str, primed: Primed) -> None:
     """Kill and reap the waiting init, delete the runtime's container, close the pipes (shielded)."""
     with trio.CancelScope(shield=True):
-        for fd in primed.fds():
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        primed.pipes.close()
         primed.process.send_signal(signal.SIGKILL)
         with trio.move_on_after(KILL_WAIT):
             await primed.process.wait()

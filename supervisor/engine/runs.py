@@ -229,8 +229,8 @@ class RunsMixin:
                     raise
             if primed is not None:
                 process = primed.process
-                out_r, err_r, in_w = primed.out_r, primed.err_r, primed.in_w
-                fds += primed.fds()
+                out_r, err_r, in_w = primed.pipes.out_r, primed.pipes.err_r, primed.pipes.in_w
+                fds += primed.pipes.fds()
                 primed = None
             else:
                 out_r, out_w = open_pipe()

@@ -3,7 +3,8 @@
 The engine only needs five things from a runtime: run a container from a
 bundle with the given stdio (the container inherits the fds: pass-through
 mode, no shim), or create it ahead and start it later; pause/resume it,
-delete it, and a handle on its init process to signal and await. ``RuncRuntime`` drives the runc (or crun) binary;
+delete it, and a handle on its init process to signal and await.
+``RuncRuntime`` drives the runc (or crun) binary;
 ``supervisor.engine.fake.FakeRuntime`` is the in-memory twin for shell tests.
 """
 
@@ -72,8 +73,8 @@ class Runtime(Protocol):
 
     @property
     def can_start_created(self) -> bool:
-        """Whether a container can be made ahead of its start (``create``) and started by it
-        (``start_created``); otherwise it is only ever ``run``."""
+        """Whether a container can be made ahead of its start (``spawn_create``,
+        ``finish_create``) and started by it (``start_created``); else it is only ever ``run``."""
         ...
 
     async def refresh_binary(self) -> None:
@@ -250,7 +251,21 @@ class RuncRuntime:
         which becomes our child when runc exits (we are a subreaper); it may
         already have exited then, and waits as a zombie for ``wait``.
         """
-        return await self._spawn(container_id, bundle, stdio, "run", "--detach")
+        pid_file = bundle / "init.pid"
+        await self.refresh_binary()
+        args = ["run", "--detach", "--bundle", str(bundle), "--pid-file", str(pid_file), container_id]
+        try:
+            # Shielded (and bounded): cancelling runc half-way would kill it but could
+            # leave its already-forked `runc init` behind, outside any cgroup cleanup.
+            # A cancellation is seen at the caller's next checkpoint, which then kills the init.
+            with trio.CancelScope(shield=True), trio.fail_after(RUN_TIMEOUT):
+                await self._run(container_id, *args, stdio=stdio)
+        except trio.TooSlowError as exc:
+            await self._failed(container_id, f"runtime start did not finish within {RUN_TIMEOUT:.0f} s", exc)
+        except RuntimeFailed as exc:
+            await self._failed(container_id, exc.message, exc)
+        pid = int(pid_file.read_text())
+        return WatchedProcess.open(pid, is_child=True)
 
     def spawn_create(self, container_id: str, bundle: Path, stdio: Stdio) -> subprocess.Popen[bytes]:
         """Begin ``runc create`` (blocking: in a worker thread, after ``refresh_binary``).
@@ -298,23 +313,6 @@ class RuncRuntime:
             await self.delete(container_id, force=True)
         code = 128 if isinstance(cause, trio.TooSlowError) else start_failure_code(message)
         raise StartFailed(message, code) from cause
-
-    async def _spawn(self, container_id: str, bundle: Path, stdio: Stdio, *verb: str) -> RuntimeProcess:
-        pid_file = bundle / "init.pid"
-        await self.refresh_binary()
-        args = [*verb, "--bundle", str(bundle), "--pid-file", str(pid_file), container_id]
-        try:
-            # Shielded (and bounded): cancelling runc half-way would kill it but could
-            # leave its already-forked `runc init` behind, outside any cgroup cleanup.
-            # A cancellation is seen at the caller's next checkpoint, which then kills the init.
-            with trio.CancelScope(shield=True), trio.fail_after(RUN_TIMEOUT):
-                await self._run(container_id, *args, stdio=stdio)
-        except trio.TooSlowError as exc:
-            await self._failed(container_id, f"runtime start did not finish within {RUN_TIMEOUT:.0f} s", exc)
-        except RuntimeFailed as exc:
-            await self._failed(container_id, exc.message, exc)
-        pid = int(pid_file.read_text())
-        return WatchedProcess.open(pid, is_child=True)
 
     @property
     def can_start_created(self) -> bool:

@@ -14,12 +14,20 @@ import trio
 import trio.testing
 
 from supervisor.engine.early import EARLY_TTL
-from supervisor.engine.fake import FakeProgram
+from supervisor.engine.container import Container
+from supervisor.engine.fake import FakeProcess, FakeProgram
 from supervisor.engine.model import Status
 from supervisor.engine.runtime import StartFailed
 from supervisor.errors import NotFound
 from tests.shell.test_early_bundle import RecordingNetwork, network  # noqa: F401  (a fixture)
 from tests.shell.test_engine import Rig, rig, spec  # noqa: F401  (rig is a fixture)
+
+
+async def _made_at_create(rig: Rig, name: str | None = None) -> tuple[Container, FakeProcess]:  # noqa: F811
+    """Create a container and let the early task settle: the container and the process made for it."""
+    c = await rig.engine.create(spec(), name=name)
+    await trio.testing.wait_all_tasks_blocked()
+    return c, rig.runtime.created[c.id]
 
 
 async def test_the_container_made_at_create_is_started_not_run(
@@ -45,9 +53,7 @@ async def test_a_container_not_started_in_time_is_discarded(
     autojump_clock: trio.testing.MockClock, rig: Rig, network: RecordingNetwork  # noqa: F811
 ) -> None:
     """``docker create`` alone: after ``EARLY_TTL`` no process, no runtime state, no address stay."""
-    c = await rig.engine.create(spec())
-    await trio.testing.wait_all_tasks_blocked()
-    made = rig.runtime.created[c.id]
+    c, made = await _made_at_create(rig)
     await trio.sleep(EARLY_TTL + 1)
     assert made.exited.is_set() and made.started_at is None
     assert c.id not in rig.runtime.created and ("delete", c.id) in rig.runtime.calls
@@ -62,9 +68,7 @@ async def test_a_container_not_started_in_time_is_discarded(
 async def test_removing_a_created_container_discards_what_was_made(
     autojump_clock: trio.testing.MockClock, rig: Rig, network: RecordingNetwork  # noqa: F811
 ) -> None:
-    c = await rig.engine.create(spec())
-    await trio.testing.wait_all_tasks_blocked()
-    made = rig.runtime.created[c.id]
+    c, made = await _made_at_create(rig)
     await rig.engine.remove(c.id)
     assert made.exited.is_set() and c.id not in rig.runtime.created
     await trio.sleep(EARLY_TTL + 1)  # the early task ends quietly: nothing discarded twice
@@ -75,9 +79,7 @@ async def test_a_container_changed_after_create_is_discarded_and_run_anew(
     autojump_clock: trio.testing.MockClock, rig: Rig, network: RecordingNetwork  # noqa: F811
 ) -> None:
     """A rename replaces the record the container was made from (its hostname, its /etc/hosts...)."""
-    c = await rig.engine.create(spec(), name="before")
-    await trio.testing.wait_all_tasks_blocked()
-    made = rig.runtime.created[c.id]
+    c, made = await _made_at_create(rig, "before")
     rig.engine.rename(c.id, "after")
     await rig.engine.start(c.id)
     assert made.exited.is_set() and made.started_at is None
@@ -90,9 +92,7 @@ async def test_a_network_change_discards_the_made_container(
     autojump_clock: trio.testing.MockClock, rig: Rig, network: RecordingNetwork  # noqa: F811
 ) -> None:
     """``network connect``/``disconnect`` of a created container: its init sits in the namespace planned before."""
-    c = await rig.engine.create(spec())
-    await trio.testing.wait_all_tasks_blocked()
-    made = rig.runtime.created[c.id]
+    c, made = await _made_at_create(rig)
     async with rig.engine.changing_networks(c):
         assert made.exited.is_set() and c.primed is None
         assert c.lock.locked()  # no start meanwhile
@@ -119,9 +119,7 @@ async def test_a_made_container_whose_init_died_is_run_afresh_by_its_start(
     autojump_clock: trio.testing.MockClock, rig: Rig, network: RecordingNetwork  # noqa: F811
 ) -> None:
     """The waiting init was killed (the OOM killer, say): the container never ran, so Docker would start it."""
-    c = await rig.engine.create(spec())
-    await trio.testing.wait_all_tasks_blocked()
-    made = rig.runtime.created[c.id]
+    c, made = await _made_at_create(rig)
     made.send_signal(signal.SIGKILL)
     await rig.engine.start(c.id)
     assert rig.runtime.calls == [("create", c.id), ("start", c.id), ("delete", c.id), ("run", c.id)]
@@ -133,9 +131,7 @@ async def test_a_start_that_fails_before_the_made_container_is_reached_releases_
     autojump_clock: trio.testing.MockClock, rig: Rig, network: RecordingNetwork, monkeypatch: pytest.MonkeyPatch  # noqa: F811
 ) -> None:
     """The network removed since create, say: the made container, the mount and the plan made at create all go."""
-    c = await rig.engine.create(spec())
-    await trio.testing.wait_all_tasks_blocked()
-    made = rig.runtime.created[c.id]
+    c, made = await _made_at_create(rig)
 
     async def network_gone(*args: object, **kw: object) -> None:
         await trio.lowlevel.checkpoint()
